@@ -1,0 +1,1 @@
+//! Spring Boot configuration: `application.yml` / `application.properties` → Kafka properties.

@@ -1,0 +1,1 @@
+//! An in-process, wire-level Kafka broker for tests.

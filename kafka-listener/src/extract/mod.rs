@@ -1,0 +1,1 @@
+//! Handler arguments: the `FromRecord` extractor trait and its implementations.

@@ -1,0 +1,1 @@
+//! Every `#[kafka_listener]` function in the binary, collected with `inventory`.

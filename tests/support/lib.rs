@@ -1,0 +1,122 @@
+//! Helpers shared by the workspace's integration tests (`tests/*.rs`) and examples.
+//!
+//! Integration tests run against the embedded broker by default and against real Kafka when
+//! `KAFKA_BOOTSTRAP_SERVERS` is set; the same test code covers both.
+
+use std::future::Future;
+use std::time::{Duration, Instant};
+
+/// The environment variable that points tests at a real Kafka cluster.
+pub const BOOTSTRAP_ENV: &str = "KAFKA_BOOTSTRAP_SERVERS";
+
+/// The real cluster's bootstrap servers, when the tests should run against one.
+pub fn real_kafka_bootstrap() -> Option<String> {
+    std::env::var(BOOTSTRAP_ENV)
+        .ok()
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty())
+}
+
+/// A name no other test run has used: topics and groups on a shared real cluster must not collide
+/// across tests or across runs.
+pub fn unique_name(prefix: &str) -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or_default();
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    format!("{prefix}-{}-{nanos:x}-{n}", std::process::id())
+}
+
+/// Polls `condition` until it returns `true`, panicking with `what` if `timeout` passes first.
+/// Tests wait on conditions, never on bare sleeps.
+pub async fn eventually<F, Fut>(what: &str, timeout: Duration, mut condition: F)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    let deadline = Instant::now() + timeout;
+    loop {
+        if condition().await {
+            return;
+        }
+        if Instant::now() >= deadline {
+            panic!("timed out after {timeout:?} waiting for: {what}");
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// The broker one test talks to: the embedded broker by default, real Kafka when
+/// [`BOOTSTRAP_ENV`] is set. Dropping it stops an embedded broker.
+pub struct TestKafka {
+    bootstrap: String,
+    connection: kafka_listener::client::ConnectionConfig,
+}
+
+impl TestKafka {
+    /// Connects to real Kafka if [`BOOTSTRAP_ENV`] is set, else starts an embedded broker.
+    pub async fn start() -> Self {
+        let bootstrap = match real_kafka_bootstrap() {
+            Some(bootstrap) => bootstrap,
+            None => start_embedded().await,
+        };
+        let connection = kafka_listener::client::ConnectionConfig::new([bootstrap.as_str()])
+            .client_id("kafka-listener-tests")
+            .request_timeout(Duration::from_secs(20));
+        Self {
+            bootstrap,
+            connection,
+        }
+    }
+
+    /// `true` when this is a real cluster rather than the embedded broker.
+    pub fn is_real_kafka(&self) -> bool {
+        real_kafka_bootstrap().is_some()
+    }
+
+    /// The bootstrap servers, comma-separated.
+    pub fn bootstrap(&self) -> &str {
+        &self.bootstrap
+    }
+
+    /// Connection settings for this broker.
+    pub fn connection(&self) -> &kafka_listener::client::ConnectionConfig {
+        &self.connection
+    }
+
+    /// Creates a topic with replication factor 1 through the admin API (CreateTopics), on either
+    /// broker, and waits until its partitions have leaders.
+    pub async fn create_topic(&self, name: &str, partitions: i32) {
+        let client = self
+            .connection
+            .rskafka_client()
+            .await
+            .expect("connect for create_topic");
+        client
+            .controller_client()
+            .expect("controller client")
+            .create_topic(name, partitions, 1, 10_000)
+            .await
+            .unwrap_or_else(|e| panic!("create topic {name}: {e}"));
+        eventually(
+            &format!("topic {name} to have {partitions} partitions with leaders"),
+            Duration::from_secs(20),
+            || async {
+                match client.list_topics().await {
+                    Ok(topics) => topics
+                        .iter()
+                        .any(|t| t.name == name && t.partitions.len() == partitions as usize),
+                    Err(_) => false,
+                }
+            },
+        )
+        .await;
+    }
+}
+
+async fn start_embedded() -> String {
+    panic!("the embedded broker is not built yet: set {BOOTSTRAP_ENV} to run against real Kafka")
+}
