@@ -6,6 +6,10 @@
 
 use std::time::Duration;
 
+mod connection;
+
+pub use connection::{BrokerConnection, ConnectionError};
+
 /// Errors from building the data-plane client.
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {

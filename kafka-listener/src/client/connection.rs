@@ -1,0 +1,474 @@
+//! One TCP connection to one broker speaking the Kafka wire protocol through `kafka-protocol`.
+//!
+//! rskafka owns produce and fetch; everything it lacks (group coordination, offset commits, the
+//! admin calls tests need) goes through a [`BrokerConnection`]. Requests are pipelined: any
+//! number of tasks may call [`BrokerConnection::send`] at once, a reader task matches responses to
+//! requests by correlation id. The connection negotiates API versions once (ApiVersions) and
+//! picks, for each request, the highest version both sides support.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::{Buf, BufMut, Bytes, BytesMut};
+use kafka_protocol::messages::{ApiKey, ApiVersionsRequest, ApiVersionsResponse, RequestHeader};
+use kafka_protocol::protocol::{Decodable, Encodable, HeaderVersion, Request, StrBytes};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::{mpsc, oneshot};
+
+use super::ConnectionConfig;
+
+/// Responses larger than this close the connection: a corrupt length prefix must not make us
+/// allocate gigabytes.
+const MAX_RESPONSE_BYTES: usize = 256 * 1024 * 1024;
+
+/// Error code UNSUPPORTED_VERSION, with which a broker answers an ApiVersions version it lacks.
+const UNSUPPORTED_VERSION: i16 = 35;
+
+/// What went wrong on a [`BrokerConnection`].
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectionError {
+    /// The TCP connection could not be opened.
+    #[error("cannot connect to broker {addr}: {source}")]
+    Connect {
+        /// The broker address.
+        addr: String,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The connection broke or was closed by the broker.
+    #[error("connection to broker {addr} closed: {reason}")]
+    Closed {
+        /// The broker address.
+        addr: String,
+        /// Why it closed.
+        reason: String,
+    },
+    /// No response arrived within the timeout; the connection is closed, as Java's client does.
+    #[error("{api:?} request to broker {addr} timed out after {after:?}")]
+    Timeout {
+        /// The broker address.
+        addr: String,
+        /// The request's API.
+        api: ApiKey,
+        /// How long we waited.
+        after: Duration,
+    },
+    /// The broker supports no version of this API that we support.
+    #[error("broker {addr} supports no common version of {api:?} (broker {broker_min}..={broker_max}, ours {ours_min}..={ours_max})")]
+    UnsupportedVersion {
+        /// The broker address.
+        addr: String,
+        /// The API.
+        api: ApiKey,
+        /// The broker's lowest version.
+        broker_min: i16,
+        /// The broker's highest version.
+        broker_max: i16,
+        /// Our lowest version.
+        ours_min: i16,
+        /// Our highest version.
+        ours_max: i16,
+    },
+    /// A request could not be encoded (a field out of range for the chosen version).
+    #[error("cannot encode {api:?} v{version}: {reason}")]
+    Encode {
+        /// The API.
+        api: ApiKey,
+        /// The version used.
+        version: i16,
+        /// The codec's message.
+        reason: String,
+    },
+    /// A response could not be decoded; the connection is closed.
+    #[error("malformed {api:?} v{version} response from broker {addr}: {reason}")]
+    Decode {
+        /// The broker address.
+        addr: String,
+        /// The API.
+        api: ApiKey,
+        /// The version used.
+        version: i16,
+        /// The codec's message.
+        reason: String,
+    },
+}
+
+type Pending = HashMap<i32, oneshot::Sender<Bytes>>;
+
+/// A pipelined connection to one broker.
+///
+/// ```no_run
+/// use kafka_listener::client::{BrokerConnection, ConnectionConfig};
+/// use kafka_protocol::messages::{FindCoordinatorRequest, GroupId};
+/// use kafka_protocol::protocol::StrBytes;
+///
+/// # async fn demo() -> Result<(), kafka_listener::client::ConnectionError> {
+/// let config = ConnectionConfig::new(["127.0.0.1:9092"]);
+/// let conn = BrokerConnection::connect("127.0.0.1:9092", &config).await?;
+/// let response = conn
+///     .send(FindCoordinatorRequest::default()
+///         .with_key(StrBytes::from_static_str("order-service"))
+///         .with_coordinator_keys(vec![StrBytes::from_static_str("order-service")]))
+///     .await?;
+/// println!("coordinator: {:?}", response.coordinators);
+/// # Ok(()) }
+/// ```
+#[derive(Debug)]
+pub struct BrokerConnection {
+    addr: String,
+    client_id: StrBytes,
+    request_timeout: Duration,
+    /// Whole frames to write; a writer task owns the socket's write half, so a caller whose
+    /// future is dropped mid-send can never leave half a frame on the wire.
+    writer: mpsc::UnboundedSender<BytesMut>,
+    pending: Arc<Mutex<Option<Pending>>>,
+    next_correlation_id: AtomicI32,
+    /// The broker's supported version range per API key.
+    broker_versions: HashMap<i16, (i16, i16)>,
+    reader: tokio::task::JoinHandle<()>,
+    writer_task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for BrokerConnection {
+    fn drop(&mut self) {
+        self.reader.abort();
+        self.writer_task.abort();
+    }
+}
+
+impl BrokerConnection {
+    /// Opens a connection to `addr` (`host:port`) and negotiates API versions.
+    pub async fn connect(addr: &str, config: &ConnectionConfig) -> Result<Self, ConnectionError> {
+        let timeout = config.request_timeout_duration();
+        let stream = tokio::time::timeout(timeout, TcpStream::connect(addr))
+            .await
+            .map_err(|_| ConnectionError::Connect {
+                addr: addr.to_owned(),
+                source: std::io::Error::new(std::io::ErrorKind::TimedOut, "connect timed out"),
+            })?
+            .map_err(|source| ConnectionError::Connect {
+                addr: addr.to_owned(),
+                source,
+            })?;
+        // Group and commit requests are small; latency matters more than coalescing.
+        let _ = stream.set_nodelay(true);
+        let (read_half, write_half) = stream.into_split();
+        let pending: Arc<Mutex<Option<Pending>>> = Arc::new(Mutex::new(Some(HashMap::new())));
+        let reader = tokio::spawn(read_responses(read_half, Arc::clone(&pending)));
+        let (writer, frames) = mpsc::unbounded_channel();
+        let writer_task = tokio::spawn(write_requests(write_half, frames, Arc::clone(&pending)));
+        let mut connection = Self {
+            addr: addr.to_owned(),
+            client_id: StrBytes::from_string(config.client_id_str().to_owned()),
+            request_timeout: timeout,
+            writer,
+            pending,
+            next_correlation_id: AtomicI32::new(0),
+            broker_versions: HashMap::new(),
+            reader,
+            writer_task,
+        };
+        connection.broker_versions = connection.negotiate_api_versions().await?;
+        Ok(connection)
+    }
+
+    /// The broker address this connection talks to.
+    pub fn addr(&self) -> &str {
+        &self.addr
+    }
+
+    /// `false` once the connection broke; a broken connection must be replaced.
+    pub fn is_open(&self) -> bool {
+        self.pending.lock().expect("pending lock").is_some()
+    }
+
+    /// The highest version of `R` both we and the broker support.
+    pub fn version_for<R: Request>(&self) -> Result<i16, ConnectionError> {
+        let api = api_key(R::KEY);
+        let ours = R::VERSIONS;
+        let (broker_min, broker_max) = self
+            .broker_versions
+            .get(&R::KEY)
+            .copied()
+            .unwrap_or((-1, -1));
+        let version = ours.max.min(broker_max);
+        if broker_max < 0 || version < ours.min.max(broker_min) {
+            return Err(ConnectionError::UnsupportedVersion {
+                addr: self.addr.clone(),
+                api,
+                broker_min,
+                broker_max,
+                ours_min: ours.min,
+                ours_max: ours.max,
+            });
+        }
+        Ok(version)
+    }
+
+    /// Sends `request` at the highest common version and awaits its response, within the
+    /// configured request timeout.
+    pub async fn send<R: Request>(&self, request: R) -> Result<R::Response, ConnectionError> {
+        let version = self.version_for::<R>()?;
+        self.send_version(request, version, self.request_timeout)
+            .await
+    }
+
+    /// Like [`send`](Self::send) with a longer timeout, for requests the broker may hold on
+    /// purpose (JoinGroup waits for the rebalance; Java allows rebalance timeout + 5 s).
+    pub async fn send_with_timeout<R: Request>(
+        &self,
+        request: R,
+        timeout: Duration,
+    ) -> Result<R::Response, ConnectionError> {
+        let version = self.version_for::<R>()?;
+        self.send_version(request, version, timeout).await
+    }
+
+    /// Sends `request` at exactly `version`.
+    pub async fn send_version<R: Request>(
+        &self,
+        request: R,
+        version: i16,
+        timeout: Duration,
+    ) -> Result<R::Response, ConnectionError> {
+        let api = api_key(R::KEY);
+        let correlation_id = self.next_correlation_id.fetch_add(1, Ordering::Relaxed);
+        let frame = encode_request(&request, api, version, correlation_id, &self.client_id)?;
+        let (tx, rx) = oneshot::channel();
+        match self.pending.lock().expect("pending lock").as_mut() {
+            Some(pending) => pending.insert(correlation_id, tx),
+            None => return Err(self.closed("connection already broken")),
+        };
+        if self.writer.send(frame).is_err() {
+            self.break_connection();
+            return Err(self.closed("writer stopped"));
+        }
+        let mut body = match tokio::time::timeout(timeout, rx).await {
+            Ok(Ok(body)) => body,
+            Ok(Err(_)) => return Err(self.closed("broker closed the connection")),
+            Err(_) => {
+                self.break_connection();
+                return Err(ConnectionError::Timeout {
+                    addr: self.addr.clone(),
+                    api,
+                    after: timeout,
+                });
+            }
+        };
+        let decode_error = |reason: String| ConnectionError::Decode {
+            addr: self.addr.clone(),
+            api,
+            version,
+            reason,
+        };
+        // The correlation id was consumed by the reader; skip tagged fields of a v1 header.
+        if R::Response::header_version(version) >= 1 {
+            kafka_protocol::messages::ResponseHeader::decode(&mut body, 1)
+                .map(drop)
+                .map_err(|e| decode_error(e.to_string()))?;
+        }
+        let response =
+            R::Response::decode(&mut body, version).map_err(|e| decode_error(e.to_string()))?;
+        Ok(response)
+    }
+
+    async fn negotiate_api_versions(&self) -> Result<HashMap<i16, (i16, i16)>, ConnectionError> {
+        let request = ApiVersionsRequest::default()
+            .with_client_software_name(StrBytes::from_static_str("kafka-listener"))
+            .with_client_software_version(StrBytes::from_static_str(env!("CARGO_PKG_VERSION")));
+        let mut response: ApiVersionsResponse =
+            self.send_version(request, 3, self.request_timeout).await?;
+        if response.error_code == UNSUPPORTED_VERSION {
+            // A broker older than ApiVersions v3 answers in v0 and lists what it supports.
+            response = self
+                .send_version(ApiVersionsRequest::default(), 0, self.request_timeout)
+                .await?;
+        }
+        if response.error_code != 0 {
+            return Err(self.closed(&format!(
+                "ApiVersions failed with error code {}",
+                response.error_code
+            )));
+        }
+        Ok(response
+            .api_keys
+            .iter()
+            .map(|k| (k.api_key, (k.min_version, k.max_version)))
+            .collect())
+    }
+
+    fn break_connection(&self) {
+        self.pending.lock().expect("pending lock").take();
+        self.reader.abort();
+    }
+
+    fn closed(&self, reason: &str) -> ConnectionError {
+        ConnectionError::Closed {
+            addr: self.addr.clone(),
+            reason: reason.to_owned(),
+        }
+    }
+}
+
+fn api_key(key: i16) -> ApiKey {
+    ApiKey::try_from(key).expect("kafka-protocol request types have known API keys")
+}
+
+fn encode_request<R: Request>(
+    request: &R,
+    api: ApiKey,
+    version: i16,
+    correlation_id: i32,
+    client_id: &StrBytes,
+) -> Result<BytesMut, ConnectionError> {
+    let encode_error = |e: anyhow::Error| ConnectionError::Encode {
+        api,
+        version,
+        reason: e.to_string(),
+    };
+    let header = RequestHeader::default()
+        .with_request_api_key(R::KEY)
+        .with_request_api_version(version)
+        .with_correlation_id(correlation_id)
+        .with_client_id(Some(client_id.clone()));
+    let mut frame = BytesMut::with_capacity(64);
+    frame.put_i32(0); // size, patched below
+    header
+        .encode(&mut frame, R::header_version(version))
+        .map_err(encode_error)?;
+    request.encode(&mut frame, version).map_err(encode_error)?;
+    let size = i32::try_from(frame.len() - 4).map_err(|_| ConnectionError::Encode {
+        api,
+        version,
+        reason: "request larger than 2 GiB".to_owned(),
+    })?;
+    frame[..4].copy_from_slice(&size.to_be_bytes());
+    Ok(frame)
+}
+
+/// Writes whole request frames in order. A write error breaks the connection.
+async fn write_requests(
+    mut write_half: tokio::net::tcp::OwnedWriteHalf,
+    mut frames: mpsc::UnboundedReceiver<BytesMut>,
+    pending: Arc<Mutex<Option<Pending>>>,
+) {
+    while let Some(frame) = frames.recv().await {
+        if let Err(error) = write_half.write_all(&frame).await {
+            tracing::debug!(%error, "broker connection writer stopped");
+            pending.lock().expect("pending lock").take();
+            return;
+        }
+    }
+}
+
+/// Reads response frames and hands each body (after the correlation id) to its waiter. Any
+/// framing error ends the connection: every waiter then sees it closed.
+async fn read_responses(
+    mut read_half: tokio::net::tcp::OwnedReadHalf,
+    pending: Arc<Mutex<Option<Pending>>>,
+) {
+    let result: std::io::Result<()> = async {
+        loop {
+            let size = read_half.read_i32().await?;
+            let size = usize::try_from(size)
+                .ok()
+                .filter(|s| (4..=MAX_RESPONSE_BYTES).contains(s))
+                .ok_or_else(|| {
+                    std::io::Error::new(
+                        std::io::ErrorKind::InvalidData,
+                        format!("invalid response size {size}"),
+                    )
+                })?;
+            let mut frame = BytesMut::zeroed(size);
+            read_half.read_exact(&mut frame).await?;
+            let mut frame = frame.freeze();
+            let correlation_id = frame.get_i32();
+            let waiter = pending
+                .lock()
+                .expect("pending lock")
+                .as_mut()
+                .and_then(|p| p.remove(&correlation_id));
+            match waiter {
+                Some(waiter) => {
+                    let _ = waiter.send(frame);
+                }
+                None => tracing::warn!(
+                    correlation_id,
+                    "response for an unknown or abandoned request dropped"
+                ),
+            }
+        }
+    }
+    .await;
+    if let Err(error) = result {
+        tracing::debug!(%error, "broker connection reader stopped");
+    }
+    // Dropping the senders wakes every waiter with "closed".
+    pending.lock().expect("pending lock").take();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::net::TcpListener;
+
+    async fn serve_once<F, Fut>(answer: F) -> String
+    where
+        F: FnOnce(TcpStream) -> Fut + Send + 'static,
+        Fut: std::future::Future<Output = ()> + Send,
+    {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap().to_string();
+        tokio::spawn(async move {
+            let (stream, _) = listener.accept().await.unwrap();
+            answer(stream).await;
+        });
+        addr
+    }
+
+    fn config(addr: &str) -> ConnectionConfig {
+        ConnectionConfig::new([addr]).request_timeout(Duration::from_secs(2))
+    }
+
+    #[tokio::test]
+    async fn a_broker_that_hangs_up_is_a_closed_error_not_a_hang() {
+        let addr = serve_once(|stream| async move { drop(stream) }).await;
+        let err = BrokerConnection::connect(&addr, &config(&addr))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, ConnectionError::Closed { .. }), "{err}");
+    }
+
+    #[tokio::test]
+    async fn a_garbage_length_prefix_closes_the_connection() {
+        let addr = serve_once(|mut stream| async move {
+            let mut request = [0u8; 64];
+            let _ = stream.read(&mut request).await;
+            stream.write_all(&(-5i32).to_be_bytes()).await.unwrap();
+            // Keep the socket open: the reader must give up on its own.
+            let _ = stream.read(&mut request).await;
+        })
+        .await;
+        let err = BrokerConnection::connect(&addr, &config(&addr))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, ConnectionError::Closed { .. }), "{err}");
+    }
+
+    #[tokio::test]
+    async fn a_silent_broker_times_out() {
+        let addr = serve_once(|mut stream| async move {
+            let mut buf = [0u8; 1024];
+            while stream.read(&mut buf).await.map(|n| n > 0).unwrap_or(false) {}
+        })
+        .await;
+        let config =
+            ConnectionConfig::new([addr.as_str()]).request_timeout(Duration::from_millis(200));
+        let err = BrokerConnection::connect(&addr, &config).await.unwrap_err();
+        assert!(matches!(err, ConnectionError::Timeout { .. }), "{err}");
+    }
+}
