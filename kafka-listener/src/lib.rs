@@ -17,6 +17,7 @@
 
 pub mod client;
 pub mod config;
+pub mod container;
 pub mod extract;
 pub mod group;
 pub mod record;
