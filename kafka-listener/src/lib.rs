@@ -20,6 +20,7 @@ pub mod config;
 pub mod container;
 pub mod extract;
 pub mod group;
+pub mod producer;
 pub mod record;
 pub mod registry;
 

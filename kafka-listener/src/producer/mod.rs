@@ -1,0 +1,5 @@
+//! Producing records: Java-compatible partitioning (and, later, the `KafkaTemplate`).
+
+mod partitioner;
+
+pub use partitioner::{murmur2, partition_for_key};
