@@ -18,6 +18,7 @@
 pub mod client;
 pub mod config;
 pub mod container;
+pub mod error;
 pub mod extract;
 pub mod group;
 pub mod producer;

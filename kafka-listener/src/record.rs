@@ -130,7 +130,7 @@ impl<'a> IntoIterator for &'a Headers {
 ///
 /// `K` and `V` default to raw bytes; the `ConsumerRecord<K, V>` extractor deserializes them.
 /// A `None` key or value is Kafka's null (a `None` value is a tombstone).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct ConsumerRecord<K = Bytes, V = Bytes> {
     /// Topic the record was read from.
     pub topic: String,
