@@ -231,6 +231,12 @@ impl KafkaTemplate {
         &self.inner.settings
     }
 
+    /// The number of partitions of `topic` (cached; asks the cluster the first time, which
+    /// auto-creates the topic where the broker allows it).
+    pub async fn partition_count(&self, topic: &str) -> Result<i32, SendError> {
+        Ok(self.inner.partition_counts.get(topic).await?)
+    }
+
     /// Sends `value` with `key` to `topic`; the key picks the partition as Java's producer does.
     pub async fn send(
         &self,

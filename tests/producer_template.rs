@@ -1,0 +1,158 @@
+//! KafkaTemplate against a real broker protocol: partitioning, results, headers, back-pressure.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use kafka_listener::producer::{
+    partition_for_key, Json, KafkaTemplate, ProducerRecord, ProducerSettings, SendError,
+};
+use kafka_listener::Headers;
+use kafka_listener_suite::{unique_name, TestKafka};
+use rskafka::client::partition::UnknownTopicHandling;
+
+async fn template(kafka: &TestKafka, settings: ProducerSettings) -> KafkaTemplate {
+    KafkaTemplate::connect(kafka.connection().clone(), settings)
+        .await
+        .expect("connect template")
+}
+
+async fn read_partition(
+    kafka: &TestKafka,
+    topic: &str,
+    partition: i32,
+) -> Vec<rskafka::record::RecordAndOffset> {
+    let client = kafka.connection().rskafka_client().await.unwrap();
+    let partition = client
+        .partition_client(topic, partition, UnknownTopicHandling::Error)
+        .await
+        .unwrap();
+    let (records, _) = partition
+        .fetch_records(0, 1..1_000_000, 1_000)
+        .await
+        .unwrap();
+    records
+}
+
+#[tokio::test]
+async fn producer_keyed_records_land_on_the_java_partition_in_order() {
+    let kafka = TestKafka::start().await;
+    let topic = unique_name("producer-keyed");
+    kafka.create_topic(&topic, 6).await;
+    let template = template(&kafka, ProducerSettings::default()).await;
+
+    let mut last_offset = std::collections::HashMap::new();
+    for i in 0..60 {
+        let key = format!("key-{}", i % 12);
+        let sent = template
+            .send(&topic, key.as_str(), Json(serde_json::json!({ "n": i })))
+            .await
+            .unwrap();
+        assert_eq!(
+            sent.partition,
+            partition_for_key(key.as_bytes(), 6),
+            "{key}"
+        );
+        if let Some(previous) = last_offset.insert(sent.partition, sent.offset) {
+            assert!(sent.offset > previous, "offsets grow per partition");
+        }
+    }
+    let total: usize = records_in_topic(&kafka, &topic, 6).await;
+    assert_eq!(total, 60);
+}
+
+async fn records_in_topic(kafka: &TestKafka, topic: &str, partitions: i32) -> usize {
+    let mut total = 0;
+    for p in 0..partitions {
+        total += read_partition(kafka, topic, p).await.len();
+    }
+    total
+}
+
+#[tokio::test]
+async fn producer_explicit_partition_wins_and_headers_and_timestamp_arrive() {
+    let kafka = TestKafka::start().await;
+    let topic = unique_name("producer-explicit");
+    kafka.create_topic(&topic, 3).await;
+    let template = template(&kafka, ProducerSettings::default()).await;
+    let mut headers = Headers::new();
+    headers.push("trace-id", Some("abc"));
+    let sent = template
+        .send_record(ProducerRecord {
+            topic: topic.clone(),
+            partition: Some(2),
+            key: Some(Bytes::from_static(b"k")),
+            value: Some(Bytes::from_static(b"v")),
+            headers,
+            timestamp: Some(1_700_000_000_000),
+        })
+        .await
+        .unwrap();
+    assert_eq!(sent.partition, 2);
+    assert_eq!(sent.timestamp, 1_700_000_000_000);
+    let records = read_partition(&kafka, &topic, 2).await;
+    assert_eq!(records.len(), 1);
+    let record = &records[0].record;
+    assert_eq!(records[0].offset, sent.offset);
+    assert_eq!(record.key.as_deref(), Some(&b"k"[..]));
+    assert_eq!(record.value.as_deref(), Some(&b"v"[..]));
+    assert_eq!(
+        record.headers.get("trace-id").map(Vec::as_slice),
+        Some(&b"abc"[..])
+    );
+    assert_eq!(record.timestamp.timestamp_millis(), 1_700_000_000_000);
+}
+
+#[tokio::test]
+async fn producer_rejects_a_partition_the_topic_lacks_and_a_missing_default_topic() {
+    let kafka = TestKafka::start().await;
+    let topic = unique_name("producer-bad-partition");
+    kafka.create_topic(&topic, 2).await;
+    let template = template(&kafka, ProducerSettings::default()).await;
+    let err = template
+        .send_record(ProducerRecord {
+            topic: topic.clone(),
+            partition: Some(5),
+            value: Some(Bytes::from_static(b"v")),
+            ..ProducerRecord::default()
+        })
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, SendError::NoSuchPartition { partitions: 2, .. }),
+        "{err}"
+    );
+    let err = template.send_default("k", "v").await.unwrap_err();
+    assert!(err.to_string().contains("default-topic"), "{err}");
+}
+
+#[tokio::test]
+async fn producer_many_concurrent_sends_through_a_small_buffer_all_complete() {
+    let kafka = TestKafka::start().await;
+    let topic = unique_name("producer-backpressure");
+    kafka.create_topic(&topic, 3).await;
+    let template = template(
+        &kafka,
+        ProducerSettings {
+            buffer_memory: 4 * 1024,
+            linger: Duration::from_millis(2),
+            ..ProducerSettings::default()
+        },
+    )
+    .await;
+    let sends = (0..300).map(|i| {
+        let template = template.clone();
+        let topic = topic.clone();
+        tokio::spawn(async move {
+            template
+                .send(&topic, None::<String>, format!("value-{i:04}"))
+                .await
+        })
+    });
+    let mut partitions = std::collections::HashSet::new();
+    for send in sends {
+        partitions.insert(send.await.unwrap().unwrap().partition);
+    }
+    template.flush().await.unwrap();
+    assert_eq!(records_in_topic(&kafka, &topic, 3).await, 300);
+    assert!(!partitions.is_empty());
+}
