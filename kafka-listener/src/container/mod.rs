@@ -1,11 +1,18 @@
 //! The listener container: group members, per-partition ordered dispatch, ack-mode commit
 //! policies and graceful shutdown.
 
+mod ack_events;
 mod commit_policy;
 mod fetch;
 mod offset_tracker;
+mod partition_worker;
 
 pub use commit_policy::{CommitPolicy, CommitSchedule};
 pub use fetch::{FetchError, FetchSettings, Fetched, PartitionFetcher};
 
+pub use ack_events::{AckEvent, AckEventReceiver, AckEvents};
 pub use offset_tracker::{AckRejected, OffsetTracker};
+pub use partition_worker::{
+    spawn_partition_worker, OffsetCommitter, PartitionIdentity, RecordSource, ResetPolicy, SeekTo,
+    WorkerHandle, WorkerSettings, WorkerStopped,
+};

@@ -1,0 +1,639 @@
+//! One assigned partition's pipeline: fetch → dispatch in offset order → track acks → commit per
+//! the ack mode, with in-place retries that pause only this partition.
+//!
+//! The worker owns its partition's [`OffsetTracker`] and [`CommitSchedule`]; everything else
+//! talks to it by message: handlers through [`AckEvents`], the member through [`WorkerHandle`]
+//! (pause, resume, seek, stop). Stopping — on revoke or shutdown — stops dispatching, waits for
+//! the in-flight handler up to the drain timeout, commits what is acknowledged, and reports the
+//! final position.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+
+use super::ack_events::{AckEvent, AckEventReceiver, AckEvents};
+use super::commit_policy::{CommitPolicy, CommitSchedule};
+use super::fetch::{FetchError, Fetched, PartitionFetcher};
+use super::offset_tracker::OffsetTracker;
+use crate::error::{DeliveryFailure, ErrorHandler};
+use crate::record::ConsumerRecord;
+
+/// Where records come from: the partition's fetcher, or a test's source.
+pub trait RecordSource: Send + 'static {
+    /// Records at or after `position`.
+    fn fetch(&mut self, position: i64) -> impl Future<Output = Result<Fetched, FetchError>> + Send;
+    /// The offset `target` resolves to.
+    fn resolve(&mut self, target: SeekTo) -> impl Future<Output = Result<i64, FetchError>> + Send;
+}
+
+impl RecordSource for PartitionFetcher {
+    async fn fetch(&mut self, position: i64) -> Result<Fetched, FetchError> {
+        PartitionFetcher::fetch(self, position).await
+    }
+
+    async fn resolve(&mut self, target: SeekTo) -> Result<i64, FetchError> {
+        use rskafka::client::partition::OffsetAt;
+        match target {
+            SeekTo::Offset(offset) => Ok(offset),
+            SeekTo::Beginning => self.offset_at(OffsetAt::Earliest).await,
+            SeekTo::End => self.offset_at(OffsetAt::Latest).await,
+        }
+    }
+}
+
+/// Commits one partition's position for the group.
+pub trait OffsetCommitter: Send + Sync + 'static {
+    /// Commits `position` (the next offset to consume) of `topic`-`partition`.
+    fn commit(
+        &self,
+        topic: &str,
+        partition: i32,
+        position: i64,
+    ) -> impl Future<Output = Result<(), String>> + Send;
+}
+
+/// Where a seek moves the position.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SeekTo {
+    /// An absolute offset.
+    Offset(i64),
+    /// The earliest offset still in the log.
+    Beginning,
+    /// The log end: only new records.
+    End,
+}
+
+/// `auto.offset.reset`: what to do when the position is out of range.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ResetPolicy {
+    /// From the earliest record.
+    Earliest,
+    /// From the log end (Kafka's default).
+    #[default]
+    Latest,
+    /// Stop the partition and report an error.
+    None,
+}
+
+/// Per-partition settings.
+#[derive(Debug, Clone, Copy)]
+pub struct WorkerSettings {
+    /// When to commit.
+    pub commit_policy: CommitPolicy,
+    /// Records handed to the handler per poll (`max.poll.records`, 500).
+    pub max_poll_records: usize,
+    /// Pause after each poll (`spring.kafka.listener.idle-between-polls`, 0).
+    pub idle_between_polls: Duration,
+    /// How long stopping waits for the in-flight handler (`shutdown-timeout`, 10 s).
+    pub drain_timeout: Duration,
+    /// `auto.offset.reset` for an out-of-range position.
+    pub reset: ResetPolicy,
+}
+
+impl Default for WorkerSettings {
+    fn default() -> Self {
+        Self {
+            commit_policy: CommitPolicy::Batch,
+            max_poll_records: 500,
+            idle_between_polls: Duration::ZERO,
+            drain_timeout: Duration::from_secs(10),
+            reset: ResetPolicy::Latest,
+        }
+    }
+}
+
+/// How a worker ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WorkerStopped {
+    /// The committed position when it stopped.
+    pub committed: i64,
+    /// `true` if the in-flight handler did not finish within the drain timeout.
+    pub drain_timed_out: bool,
+}
+
+enum Control {
+    Pause,
+    Resume,
+    Seek(SeekTo),
+    Stop(oneshot::Sender<WorkerStopped>),
+}
+
+/// The member's handle on a running partition worker.
+#[derive(Debug)]
+pub struct WorkerHandle {
+    control: mpsc::UnboundedSender<Control>,
+    task: JoinHandle<()>,
+}
+
+impl WorkerHandle {
+    /// Stops fetching; the in-flight record completes.
+    pub fn pause(&self) {
+        let _ = self.control.send(Control::Pause);
+    }
+
+    /// Fetches again after [`pause`](Self::pause).
+    pub fn resume(&self) {
+        let _ = self.control.send(Control::Resume);
+    }
+
+    /// Moves the position; records fetched but not dispatched are dropped.
+    pub fn seek(&self, target: SeekTo) {
+        let _ = self.control.send(Control::Seek(target));
+    }
+
+    /// Stops dispatching, drains the in-flight handler (bounded), commits what is acknowledged
+    /// and ends the worker. Returns `None` if the worker had already ended.
+    pub async fn stop(self) -> Option<WorkerStopped> {
+        let (reply, stopped) = oneshot::channel();
+        let _ = self.control.send(Control::Stop(reply));
+        let result = stopped.await.ok();
+        let _ = self.task.await;
+        result
+    }
+}
+
+/// Identity of the partition and its listener, for commits, dead letters and tracing.
+#[derive(Debug, Clone)]
+pub struct PartitionIdentity {
+    /// Topic.
+    pub topic: Arc<str>,
+    /// Partition.
+    pub partition: i32,
+    /// The consumer group, if any.
+    pub group_id: Option<Arc<str>>,
+    /// The listener's id.
+    pub listener_id: Arc<str>,
+}
+
+/// Starts the worker for one assignment of one partition at `position`.
+pub fn spawn_partition_worker<S, C, D, Fut, F>(
+    identity: PartitionIdentity,
+    position: i64,
+    settings: WorkerSettings,
+    source: S,
+    committer: Arc<C>,
+    error_handler: ErrorHandler,
+    dispatch: D,
+) -> WorkerHandle
+where
+    S: RecordSource,
+    C: OffsetCommitter,
+    D: Fn(ConsumerRecord, AckEvents) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<(), F>> + Send + 'static,
+    F: DeliveryFailure,
+{
+    let (control, control_rx) = mpsc::unbounded_channel();
+    let (ack_sender, acks) = AckEvents::channel();
+    let worker = Worker {
+        schedule: CommitSchedule::new(settings.commit_policy, Instant::now()),
+        tracker: OffsetTracker::new(position),
+        identity,
+        position,
+        settings,
+        source,
+        committer,
+        error_handler,
+        dispatch,
+        control: control_rx,
+        acks,
+        ack_sender,
+        paused: false,
+        pending_nack: None,
+        stop: None,
+    };
+    let task = tokio::spawn(worker.run());
+    WorkerHandle { control, task }
+}
+
+struct Worker<S, C, D> {
+    identity: PartitionIdentity,
+    position: i64,
+    settings: WorkerSettings,
+    schedule: CommitSchedule,
+    tracker: OffsetTracker,
+    source: S,
+    committer: Arc<C>,
+    error_handler: ErrorHandler,
+    dispatch: D,
+    control: mpsc::UnboundedReceiver<Control>,
+    acks: AckEventReceiver,
+    ack_sender: AckEvents,
+    paused: bool,
+    /// A nack the handler sent for its own record: applied when the handler returns.
+    pending_nack: Option<(i64, Duration)>,
+    /// Set once a stop was requested.
+    stop: Option<oneshot::Sender<WorkerStopped>>,
+}
+
+/// What became of one record.
+enum Delivery {
+    /// Handled, or failed and recovered: the position moves past it.
+    Done,
+    /// Redeliver from `offset` (nack, failed recovery, seek) — drop the rest of the poll.
+    Rewind,
+    /// A stop was requested: leave the loop.
+    Stopping { drain_timed_out: bool },
+}
+
+impl<S, C, D, Fut, F> Worker<S, C, D>
+where
+    S: RecordSource,
+    C: OffsetCommitter,
+    D: Fn(ConsumerRecord, AckEvents) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<(), F>> + Send + 'static,
+    F: DeliveryFailure,
+{
+    async fn run(mut self) {
+        let drain_timed_out = loop {
+            if self.stop.is_some() {
+                break false;
+            }
+            if self.paused {
+                match self.control.recv().await {
+                    Some(control) => self.on_control(control).await,
+                    None => break false,
+                }
+                continue;
+            }
+            let fetched = tokio::select! {
+                control = self.control.recv() => {
+                    match control {
+                        Some(control) => self.on_control(control).await,
+                        None => self.stop_requested_by_drop(),
+                    }
+                    continue;
+                }
+                Some(event) = self.acks.recv() => {
+                    self.on_ack(event).await;
+                    continue;
+                }
+                fetched = self.source.fetch(self.position) => fetched,
+            };
+            match fetched {
+                Ok(fetched) => {
+                    if let Some(drain_timed_out) = self.process(fetched.records).await {
+                        break drain_timed_out;
+                    }
+                }
+                Err(FetchError::OffsetOutOfRange { offset, .. }) => self.reset(offset).await,
+                Err(error) => {
+                    tracing::warn!(
+                        topic = %self.identity.topic,
+                        partition = self.identity.partition,
+                        %error,
+                        "fetch failed; retrying"
+                    );
+                    self.interruptible_sleep(Duration::from_millis(500)).await;
+                }
+            }
+        };
+        self.finish(drain_timed_out).await;
+    }
+
+    /// Delivers one fetch's records, `max_poll_records` per poll. `Some` when stopping.
+    async fn process(&mut self, records: Vec<ConsumerRecord>) -> Option<bool> {
+        let mut records = records.into_iter().peekable();
+        while records.peek().is_some() {
+            for record in records.by_ref().take(self.settings.max_poll_records.max(1)) {
+                if record.offset < self.position {
+                    continue;
+                }
+                match self.deliver(record).await {
+                    Delivery::Done => {}
+                    Delivery::Rewind => return None,
+                    Delivery::Stopping { drain_timed_out } => return Some(drain_timed_out),
+                }
+            }
+            while let Some(event) = self.acks.try_recv() {
+                self.on_ack(event).await;
+            }
+            if self.schedule.poll_handled(Instant::now()) {
+                self.commit().await;
+            }
+            if !self.settings.idle_between_polls.is_zero() {
+                self.interruptible_sleep(self.settings.idle_between_polls)
+                    .await;
+            }
+            if self.stop.is_some() || self.paused {
+                return None;
+            }
+        }
+        None
+    }
+
+    /// Hands `record` to the handler, retrying per the back-off and recovering when exhausted.
+    async fn deliver(&mut self, record: ConsumerRecord) -> Delivery {
+        let offset = record.offset;
+        self.tracker.dispatched(offset);
+        let mut backoff = self.error_handler.backoff().start();
+        let mut attempts = 0u64;
+        loop {
+            attempts += 1;
+            let outcome = (self.dispatch)(record.clone(), self.ack_sender.clone());
+            let (result, drain_timed_out) = self.await_handler(outcome).await;
+            // Acknowledgments the handler sent before returning happened before its result.
+            while let Some(event) = self.acks.try_recv() {
+                self.on_ack(event).await;
+            }
+            if let Some((nack_offset, sleep)) = self.pending_nack.take() {
+                self.rewind_to(nack_offset);
+                self.interruptible_sleep(sleep).await;
+                return Delivery::Rewind;
+            }
+            let failure = match result {
+                Some(Ok(())) => {
+                    self.record_done(offset).await;
+                    return self.after_delivery();
+                }
+                Some(Err(failure)) => failure,
+                None => return Delivery::Stopping { drain_timed_out },
+            };
+            if self.stop.is_some() {
+                // Stopping: do not start a retry; the record stays uncommitted.
+                return Delivery::Stopping {
+                    drain_timed_out: false,
+                };
+            }
+            let retry_in = if failure.is_retryable() {
+                backoff.next()
+            } else {
+                None
+            };
+            if let Some(wait) = retry_in {
+                tracing::warn!(
+                    topic = %self.identity.topic,
+                    partition = self.identity.partition,
+                    offset,
+                    attempt = attempts,
+                    retry_in_ms = wait.as_millis() as u64,
+                    error = %failure,
+                    "handler failed; retrying the record in place"
+                );
+                self.interruptible_sleep(wait).await;
+                if self.stop.is_some() {
+                    return Delivery::Stopping {
+                        drain_timed_out: false,
+                    };
+                }
+                continue;
+            }
+            let description = failure.describe();
+            let group = self.identity.group_id.as_deref();
+            match self
+                .error_handler
+                .recover(&record, &description, attempts, group)
+                .await
+            {
+                Ok(()) => {
+                    tracing::info!(
+                        topic = %self.identity.topic,
+                        partition = self.identity.partition,
+                        offset,
+                        attempts,
+                        "failed record recovered"
+                    );
+                    // Spring commits a recovered record's offset, in every ack mode.
+                    self.acknowledge(offset).await;
+                    if self.schedule.record_handled() {
+                        self.commit().await;
+                    }
+                    self.position = offset + 1;
+                    return Delivery::Done;
+                }
+                Err(error) => {
+                    tracing::error!(
+                        topic = %self.identity.topic,
+                        partition = self.identity.partition,
+                        offset,
+                        %error,
+                        "recovery failed; the record will be delivered again"
+                    );
+                    self.rewind_to(offset);
+                    self.interruptible_sleep(Duration::from_secs(1)).await;
+                    return Delivery::Rewind;
+                }
+            }
+        }
+    }
+
+    fn after_delivery(&mut self) -> Delivery {
+        if self.stop.is_some() {
+            return Delivery::Stopping {
+                drain_timed_out: false,
+            };
+        }
+        Delivery::Done
+    }
+
+    /// Awaits the handler while serving acknowledgments and control messages. Returns `None`
+    /// as the result if a stop arrived and the handler did not finish within the drain timeout.
+    async fn await_handler(&mut self, handler: Fut) -> (Option<Result<(), F>>, bool) {
+        tokio::pin!(handler);
+        loop {
+            tokio::select! {
+                biased;
+                result = &mut handler => return (Some(result), false),
+                Some(event) = self.acks.recv() => self.on_ack(event).await,
+                control = self.control.recv() => match control {
+                    Some(Control::Stop(reply)) => {
+                        self.stop = Some(reply);
+                        return match tokio::time::timeout(self.settings.drain_timeout, &mut handler).await {
+                            Ok(result) => (Some(result), false),
+                            Err(_) => {
+                                tracing::warn!(
+                                    topic = %self.identity.topic,
+                                    partition = self.identity.partition,
+                                    "handler still running after the drain timeout; its record stays uncommitted"
+                                );
+                                (None, true)
+                            }
+                        };
+                    }
+                    Some(control) => self.on_control(control).await,
+                    None => {
+                        self.stop_requested_by_drop();
+                    }
+                },
+            }
+        }
+    }
+
+    async fn record_done(&mut self, offset: i64) {
+        if !self.settings.commit_policy.is_manual() {
+            self.acknowledge(offset).await;
+        }
+        self.position = offset + 1;
+        if self.schedule.record_handled() {
+            self.commit().await;
+        }
+    }
+
+    async fn on_ack(&mut self, event: AckEvent) {
+        match event {
+            AckEvent::Ack { offset } => {
+                self.acknowledge(offset).await;
+                if self.schedule.acknowledged() {
+                    self.commit().await;
+                }
+            }
+            AckEvent::Nack { offset, sleep } => self.pending_nack = Some((offset, sleep)),
+        }
+    }
+
+    async fn acknowledge(&mut self, offset: i64) {
+        if let Err(rejected) = self.tracker.acknowledge(offset) {
+            tracing::warn!(
+                topic = %self.identity.topic,
+                partition = self.identity.partition,
+                %rejected,
+                "acknowledgment ignored"
+            );
+        }
+    }
+
+    async fn commit(&mut self) {
+        let now = Instant::now();
+        let Some(position) = self.tracker.committable() else {
+            self.schedule.committed(now);
+            return;
+        };
+        let id = &self.identity;
+        match self
+            .committer
+            .commit(&id.topic, id.partition, position)
+            .await
+        {
+            Ok(()) => {
+                tracing::debug!(
+                    topic = %id.topic,
+                    partition = id.partition,
+                    position,
+                    listener = %id.listener_id,
+                    "offset committed"
+                );
+                self.tracker.committed(position);
+                self.schedule.committed(now);
+            }
+            Err(error) => tracing::warn!(
+                topic = %id.topic,
+                partition = id.partition,
+                position,
+                %error,
+                "commit failed; will commit again"
+            ),
+        }
+    }
+
+    async fn on_control(&mut self, control: Control) {
+        match control {
+            Control::Pause => self.paused = true,
+            Control::Resume => self.paused = false,
+            Control::Seek(target) => match self.source.resolve(target).await {
+                Ok(offset) => self.rewind_to(offset),
+                Err(error) => tracing::warn!(
+                    topic = %self.identity.topic,
+                    partition = self.identity.partition,
+                    ?target,
+                    %error,
+                    "seek failed"
+                ),
+            },
+            Control::Stop(reply) => self.stop = Some(reply),
+        }
+    }
+
+    fn stop_requested_by_drop(&mut self) {
+        // The handle was dropped without stop(): nobody awaits the report, but the worker still
+        // ends cleanly (commit what is acknowledged) instead of running on unowned.
+        let (reply, _) = oneshot::channel();
+        self.stop = Some(reply);
+    }
+
+    fn rewind_to(&mut self, offset: i64) {
+        self.tracker.rewind_to(offset);
+        self.position = offset;
+    }
+
+    async fn reset(&mut self, out_of_range: i64) {
+        let target = match self.settings.reset {
+            ResetPolicy::Earliest => SeekTo::Beginning,
+            ResetPolicy::Latest => SeekTo::End,
+            ResetPolicy::None => {
+                tracing::error!(
+                    topic = %self.identity.topic,
+                    partition = self.identity.partition,
+                    offset = out_of_range,
+                    "offset out of range and auto.offset.reset is none; partition paused"
+                );
+                self.paused = true;
+                return;
+            }
+        };
+        match self.source.resolve(target).await {
+            Ok(offset) => {
+                tracing::info!(
+                    topic = %self.identity.topic,
+                    partition = self.identity.partition,
+                    from = out_of_range,
+                    to = offset,
+                    "offset out of range; reset per auto.offset.reset"
+                );
+                self.rewind_to(offset);
+            }
+            Err(error) => {
+                tracing::warn!(%error, "offset reset failed; retrying");
+                self.interruptible_sleep(Duration::from_millis(500)).await;
+            }
+        }
+    }
+
+    /// Sleeps, still serving control messages and acknowledgments; ends early on stop.
+    async fn interruptible_sleep(&mut self, duration: Duration) {
+        let sleep = tokio::time::sleep(duration);
+        tokio::pin!(sleep);
+        loop {
+            tokio::select! {
+                _ = &mut sleep => return,
+                Some(event) = self.acks.recv() => self.on_ack(event).await,
+                control = self.control.recv() => {
+                    match control {
+                        Some(control) => self.on_control(control).await,
+                        None => self.stop_requested_by_drop(),
+                    }
+                    if self.stop.is_some() {
+                        return;
+                    }
+                }
+            }
+        }
+    }
+
+    async fn finish(mut self, drain_timed_out: bool) {
+        while let Some(event) = self.acks.try_recv() {
+            if let AckEvent::Ack { offset } = event {
+                self.acknowledge(offset).await;
+            }
+        }
+        self.commit().await;
+        let report = WorkerStopped {
+            committed: self.tracker.committed_position(),
+            drain_timed_out,
+        };
+        tracing::info!(
+            topic = %self.identity.topic,
+            partition = self.identity.partition,
+            committed = report.committed,
+            "partition worker stopped"
+        );
+        if let Some(reply) = self.stop.take() {
+            let _ = reply.send(report);
+        }
+    }
+}
+
+#[cfg(test)]
+#[path = "partition_worker_tests.rs"]
+mod tests;
