@@ -1,1 +1,19 @@
 //! The classic consumer-group protocol on `kafka-protocol`.
+//!
+//! A [`GroupMember`] finds the group coordinator, joins (JoinGroup with the member-id-required
+//! retry), computes the assignment when it is the leader, syncs, heartbeats from its own task
+//! on its own connection, commits and fetches offsets, and leaves on close. Its subscription and
+//! assignment bytes are kafka-clients' ConsumerProtocol, so Java and librdkafka consumers share
+//! groups with it. rskafka stays the fetch/produce path.
+
+mod assignor;
+mod config;
+mod protocol;
+mod topic_partition;
+
+pub use assignor::{assign, subscription_user_data, GroupAssignment, MemberSubscription};
+pub use config::{AssignorKind, AutoOffsetReset, GroupConfig, InvalidOffsetReset, UnknownAssignor};
+pub use protocol::{
+    Assignment, ProtocolError, Subscription, CONSUMER_PROTOCOL_TYPE, CONSUMER_PROTOCOL_VERSION,
+};
+pub use topic_partition::TopicPartition;
