@@ -1,0 +1,227 @@
+//! [`KafkaProperties`]: everything under `spring.kafka`, bound and checked.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+
+use super::bind;
+use super::binder::{placeholder_error, resolve_in, Binder};
+use super::environment::Environment;
+use super::error::ConfigError;
+use super::loader::ConfigLoader;
+use super::model::{
+    AdminProperties, ConsumerProperties, ListenerProperties, ProducerProperties,
+    RetryTopicProperties, SecurityProtocol, TemplateProperties,
+};
+use super::origin::Origin;
+use super::warning::ConfigWarning;
+use crate::client::ConnectionConfig;
+
+/// Spring Boot's default `spring.kafka.bootstrap-servers`.
+pub const DEFAULT_BOOTSTRAP_SERVERS: &str = "localhost:9092";
+
+/// `spring.kafka.*` as Spring Boot 4 binds it.
+///
+/// ```
+/// use kafka_listener::config::{AckMode, Deserializer, KafkaProperties};
+/// use std::time::Duration;
+///
+/// let props = KafkaProperties::from_yaml_str(r#"
+/// spring:
+///   kafka:
+///     bootstrap-servers: [kafka-1:9092, kafka-2:9092]
+///     consumer:
+///       groupId: orders
+///       value-deserializer: org.springframework.kafka.support.serializer.JsonDeserializer
+///     listener:
+///       ack-mode: manual_immediate
+///       poll-timeout: PT3S
+/// "#).unwrap();
+/// assert_eq!(props.bootstrap_servers, ["kafka-1:9092", "kafka-2:9092"]);
+/// assert_eq!(props.consumer.group_id.as_deref(), Some("orders"));
+/// assert_eq!(props.consumer.value_deserializer, Deserializer::Json);
+/// assert_eq!(props.listener.ack_mode, AckMode::ManualImmediate);
+/// assert_eq!(props.listener.poll_timeout, Duration::from_secs(3));
+/// assert_eq!(props.listener.ack_time, Duration::from_secs(5)); // Spring's default
+/// ```
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct KafkaProperties {
+    /// `bootstrap-servers` (default `localhost:9092`).
+    pub bootstrap_servers: Vec<String>,
+    /// `client-id`.
+    pub client_id: Option<String>,
+    /// `properties.*`: raw Kafka properties shared by every client.
+    pub properties: BTreeMap<String, String>,
+    /// `security.protocol`.
+    pub security_protocol: Option<SecurityProtocol>,
+    /// `consumer.*`.
+    pub consumer: ConsumerProperties,
+    /// `producer.*`.
+    pub producer: ProducerProperties,
+    /// `admin.*`.
+    pub admin: AdminProperties,
+    /// `listener.*`.
+    pub listener: ListenerProperties,
+    /// `template.*`.
+    pub template: TemplateProperties,
+    /// `retry.topic.*`.
+    pub retry_topic: RetryTopicProperties,
+    warnings: Vec<ConfigWarning>,
+    environment: Arc<Environment>,
+}
+
+impl KafkaProperties {
+    /// Loads `application.yml` (or `.yaml`) and, for the active profiles,
+    /// `application-{profile}.yml` beside it, with the process environment's overrides.
+    /// Use [`ConfigLoader`] to choose profiles or the environment.
+    pub fn from_yaml_file(path: impl AsRef<Path>) -> Result<Self, ConfigError> {
+        ConfigLoader::new().load_yaml_file(path)
+    }
+
+    /// Loads YAML text (with the process environment's overrides).
+    pub fn from_yaml_str(text: &str) -> Result<Self, ConfigError> {
+        ConfigLoader::new().load_yaml_str(text)
+    }
+
+    /// Loads `application.properties` and its profile files.
+    pub fn from_properties_file(path: impl AsRef<Path>) -> Result<Self, ConfigError> {
+        ConfigLoader::new().load_properties_file(path)
+    }
+
+    /// Loads Java properties text.
+    ///
+    /// ```
+    /// use kafka_listener::config::KafkaProperties;
+    ///
+    /// let props = KafkaProperties::from_properties_str(
+    ///     "spring.kafka.consumer.group-id=orders\nspring.kafka.listener.concurrency: 3\n",
+    /// ).unwrap();
+    /// assert_eq!(props.consumer.group_id.as_deref(), Some("orders"));
+    /// assert_eq!(props.listener.concurrency, Some(3));
+    /// ```
+    pub fn from_properties_str(text: &str) -> Result<Self, ConfigError> {
+        ConfigLoader::new().load_properties_str(text)
+    }
+
+    /// Binds every `spring.kafka` key of `environment`.
+    pub(crate) fn bind(environment: Environment) -> Result<Self, ConfigError> {
+        let mut binder = Binder::new(&environment);
+        bind::mark_unsupported(&mut binder);
+        let global_properties = binder.map("spring.kafka.properties")?;
+        let bootstrap_servers = binder
+            .list("spring.kafka.bootstrap-servers")?
+            .unwrap_or_else(|| vec![DEFAULT_BOOTSTRAP_SERVERS.to_owned()]);
+        let client_id = binder.string("spring.kafka.client-id")?.map(|l| l.value);
+        let security_protocol = bind::security_protocol(&mut binder, "security.protocol")?;
+        let consumer = bind::consumer(&mut binder, &global_properties)?;
+        let producer = bind::producer(&mut binder, &global_properties)?;
+        let admin = bind::admin(&mut binder, &global_properties)?;
+        let (listener, ack_mode_origin) = bind::listener(&mut binder)?;
+        bind::check_manual_ack(&mut binder, &listener, ack_mode_origin)?;
+        let retry_topic = bind::retry_topic(&mut binder)?;
+        let template = bind::template(&mut binder)?;
+        let warnings = binder.unknown_keys("spring.kafka");
+        Ok(Self {
+            bootstrap_servers,
+            client_id,
+            properties: global_properties
+                .into_iter()
+                .map(|(k, v)| (k, v.value))
+                .collect(),
+            security_protocol,
+            consumer,
+            producer,
+            admin,
+            listener,
+            template,
+            retry_topic,
+            warnings,
+            environment: Arc::new(environment),
+        })
+    }
+
+    /// Keys under `spring.kafka` that nothing reads (already logged with `tracing::warn!`).
+    pub fn warnings(&self) -> &[ConfigWarning] {
+        &self.warnings
+    }
+
+    /// Resolves `${NAME}` / `${NAME:default}` in `text` (e.g. a `#[kafka_listener]` attribute)
+    /// against the same environment variables and properties the configuration was loaded from.
+    ///
+    /// ```
+    /// use kafka_listener::config::ConfigLoader;
+    ///
+    /// let props = ConfigLoader::new()
+    ///     .env([("TOPIC_PREFIX", "prod")])
+    ///     .load_yaml_str("app.topic: ${TOPIC_PREFIX}-orders")
+    ///     .unwrap();
+    /// assert_eq!(props.resolve_placeholders("${app.topic}").unwrap(), "prod-orders");
+    /// assert_eq!(props.resolve_placeholders("${GROUP:billing}").unwrap(), "billing");
+    /// assert!(props.resolve_placeholders("${NOWHERE}").is_err());
+    /// ```
+    pub fn resolve_placeholders(&self, text: &str) -> Result<String, ConfigError> {
+        resolve_in(&self.environment, text).map_err(|e| placeholder_error(text, &Origin::Code, e))
+    }
+
+    /// The resolved value of any key in the loaded sources (environment overrides included),
+    /// e.g. an application's own `app.topic`.
+    pub fn get(&self, key: &str) -> Result<Option<String>, ConfigError> {
+        match self.environment.get(key) {
+            Some(raw) => resolve_in(&self.environment, &raw.value)
+                .map(Some)
+                .map_err(|e| placeholder_error(key, &raw.origin, e)),
+            None => Ok(None),
+        }
+    }
+
+    /// Connection settings for consumers: `consumer.bootstrap-servers` and `consumer.client-id`
+    /// override the global ones, as in Spring Boot.
+    ///
+    /// ```
+    /// use kafka_listener::config::KafkaProperties;
+    ///
+    /// let props = KafkaProperties::from_yaml_str(
+    ///     "spring.kafka:\n  bootstrap-servers: global:9092\n  consumer.bootstrap-servers: a:1,b:2\n",
+    /// ).unwrap();
+    /// assert_eq!(props.consumer_connection().bootstrap_servers(), ["a:1", "b:2"]);
+    /// assert_eq!(props.producer_connection().bootstrap_servers(), ["global:9092"]);
+    /// ```
+    pub fn consumer_connection(&self) -> ConnectionConfig {
+        self.connection(
+            self.consumer.bootstrap_servers.as_ref(),
+            self.consumer.client_id.as_ref(),
+        )
+    }
+
+    /// Connection settings for producers (`producer.*` overrides the global ones).
+    pub fn producer_connection(&self) -> ConnectionConfig {
+        self.connection(
+            self.producer.bootstrap_servers.as_ref(),
+            self.producer.client_id.as_ref(),
+        )
+    }
+
+    /// Connection settings for the admin client (`admin.*` overrides the global ones).
+    pub fn admin_connection(&self) -> ConnectionConfig {
+        self.connection(
+            self.admin.bootstrap_servers.as_ref(),
+            self.admin.client_id.as_ref(),
+        )
+    }
+
+    fn connection(
+        &self,
+        servers: Option<&Vec<String>>,
+        client_id: Option<&String>,
+    ) -> ConnectionConfig {
+        let servers = servers
+            .filter(|s| !s.is_empty())
+            .unwrap_or(&self.bootstrap_servers);
+        let config = ConnectionConfig::new(servers.iter().cloned());
+        match client_id.or(self.client_id.as_ref()) {
+            Some(id) => config.client_id(id.clone()),
+            None => config,
+        }
+    }
+}
