@@ -4,6 +4,7 @@
 mod ack_events;
 mod commit_policy;
 mod fetch;
+mod from_config;
 mod offset_tracker;
 mod partition_worker;
 
@@ -11,8 +12,11 @@ pub use commit_policy::{CommitPolicy, CommitSchedule};
 pub use fetch::{FetchError, FetchSettings, Fetched, PartitionFetcher};
 
 pub use ack_events::{AckEvent, AckEventReceiver, AckEvents};
+pub use from_config::{
+    ack_mode_policy, commit_policy_for, fetch_settings_for, worker_settings_for,
+};
 pub use offset_tracker::{AckRejected, OffsetTracker};
 pub use partition_worker::{
-    spawn_partition_worker, OffsetCommitter, PartitionIdentity, RecordSource, ResetPolicy, SeekTo,
-    WorkerHandle, WorkerSettings, WorkerStopped,
+    spawn_partition_worker, PartitionCommitter, PartitionIdentity, RecordSource, ResetPolicy,
+    SeekTo, WorkerHandle, WorkerSettings, WorkerStopped,
 };

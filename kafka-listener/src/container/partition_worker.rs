@@ -45,7 +45,7 @@ impl RecordSource for PartitionFetcher {
 }
 
 /// Commits one partition's position for the group.
-pub trait OffsetCommitter: Send + Sync + 'static {
+pub trait PartitionCommitter: Send + Sync + 'static {
     /// Commits `position` (the next offset to consume) of `topic`-`partition`.
     fn commit(
         &self,
@@ -144,6 +144,12 @@ impl WorkerHandle {
         let _ = self.control.send(Control::Seek(target));
     }
 
+    /// Ends the worker at once, committing nothing: for partitions lost to a fenced member,
+    /// which already belong to another consumer.
+    pub fn abort(self) {
+        self.task.abort();
+    }
+
     /// Stops dispatching, drains the in-flight handler (bounded), commits what is acknowledged
     /// and ends the worker. Returns `None` if the worker had already ended.
     pub async fn stop(self) -> Option<WorkerStopped> {
@@ -180,7 +186,7 @@ pub fn spawn_partition_worker<S, C, D, Fut, F>(
 ) -> WorkerHandle
 where
     S: RecordSource,
-    C: OffsetCommitter,
+    C: PartitionCommitter,
     D: Fn(ConsumerRecord, AckEvents) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Result<(), F>> + Send + 'static,
     F: DeliveryFailure,
@@ -241,7 +247,7 @@ enum Delivery {
 impl<S, C, D, Fut, F> Worker<S, C, D>
 where
     S: RecordSource,
-    C: OffsetCommitter,
+    C: PartitionCommitter,
     D: Fn(ConsumerRecord, AckEvents) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Result<(), F>> + Send + 'static,
     F: DeliveryFailure,

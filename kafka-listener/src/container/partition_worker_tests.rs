@@ -74,7 +74,7 @@ impl RecordingCommitter {
     }
 }
 
-impl OffsetCommitter for RecordingCommitter {
+impl PartitionCommitter for RecordingCommitter {
     async fn commit(&self, _topic: &str, _partition: i32, position: i64) -> Result<(), String> {
         self.0.lock().unwrap().push(position);
         Ok(())
