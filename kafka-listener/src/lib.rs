@@ -7,6 +7,7 @@
 //! The crate is organised top to bottom, with no back-edges:
 //!
 //! * [`config`]: `application.yml` / `application.properties` → typed Kafka properties.
+//! * [`ack`]: the `Acknowledgment` handles of manual ack modes.
 //! * [`registry`]: every `#[kafka_listener]` function, collected at link time.
 //! * [`extract`]: the arguments a handler can take (`Json<T>`, `Key<K>`, `Headers`, …).
 //! * [`client`]: connection settings shared by the data plane (rskafka) and the group client.
@@ -15,6 +16,10 @@
 
 #![warn(missing_docs)]
 
+// Lets the macro's absolute paths (`::kafka_listener::…`) resolve inside this crate too.
+extern crate self as kafka_listener;
+
+pub mod ack;
 pub mod client;
 pub mod config;
 pub mod container;
@@ -30,11 +35,56 @@ pub mod embedded;
 
 mod result;
 
+pub use ack::{Acknowledgment, BatchAcknowledgment};
+pub use extract::{Batch, Json, Key, RecordMeta, State};
+pub use kafka_listener_macros::kafka_listener;
 pub use record::{ConsumerRecord, Header, Headers, TimestampType};
 pub use result::{Error, Result};
 
 /// Items the `#[kafka_listener]` macro expands to. Not a public API: it may change in any release.
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::extract::{BatchContext, RecordContext};
+    pub use crate::registry::{
+        HandlerError, HandlerFuture, IntoHandlerResult, ListenerHandler, ListenerSpec, SpecValue,
+    };
     pub use inventory;
+
+    use crate::extract::{FromBatch, FromHeader, FromRecord};
+
+    /// Extracts the handler argument `argument` from a record.
+    pub fn extract<T: FromRecord>(
+        ctx: &RecordContext,
+        argument: &'static str,
+    ) -> Result<T, HandlerError> {
+        T::from_record(ctx).map_err(|e| HandlerError::Extract {
+            argument,
+            source: e.into(),
+        })
+    }
+
+    /// Extracts the handler argument `argument` from a batch.
+    pub fn extract_batch<T: FromBatch>(
+        ctx: &BatchContext,
+        argument: &'static str,
+    ) -> Result<T, HandlerError> {
+        T::from_batch(ctx).map_err(|e| HandlerError::Extract {
+            argument,
+            source: e.into(),
+        })
+    }
+
+    /// Extracts a `#[header("name")]` argument.
+    pub fn header<T: FromHeader>(
+        ctx: &RecordContext,
+        name: &str,
+        argument: &'static str,
+    ) -> Result<T, HandlerError> {
+        T::from_header(ctx, name).map_err(|source| HandlerError::Extract { argument, source })
+    }
+
+    /// The handler's return value as the container sees it.
+    pub fn into_result<R: IntoHandlerResult>(returned: R) -> Result<(), HandlerError> {
+        returned.into_handler_result()
+    }
 }

@@ -1,0 +1,112 @@
+//! Checks of the attribute as a whole: what cannot be caught while parsing one argument.
+
+use super::{Errors, ListenerArgs, Setting};
+use crate::suggest::did_you_mean;
+use proc_macro2::Span;
+
+/// Spring Kafka's seven ack modes.
+pub(crate) const ACK_MODES: &[&str] = &[
+    "RECORD",
+    "BATCH",
+    "TIME",
+    "COUNT",
+    "COUNT_TIME",
+    "MANUAL",
+    "MANUAL_IMMEDIATE",
+];
+
+pub(super) fn check(args: &ListenerArgs) -> syn::Result<()> {
+    let mut errors = Errors::default();
+    match (&args.topics, &args.topic_pattern) {
+        (Some(_), Some(pattern)) => errors.push(syn::Error::new(
+            pattern.name.span(),
+            "`topics` and `topic_pattern` cannot be used together: keep one of them",
+        )),
+        (None, None) => errors.push(syn::Error::new(
+            Span::call_site(),
+            "#[kafka_listener] needs something to consume: add `topics = [\"…\"]` or \
+             `topic_pattern = \"…\"`",
+        )),
+        _ => {}
+    }
+    if let Some(topics) = &args.topics {
+        if topics.value.is_empty() {
+            errors.push(syn::Error::new(
+                topics.name.span(),
+                "`topics` is empty: list at least one topic",
+            ));
+        }
+        for topic in topics.value.iter().filter(|t| t.value().trim().is_empty()) {
+            errors.push(syn::Error::new(
+                topic.span(),
+                "a topic name cannot be empty",
+            ));
+        }
+    }
+    if let Some(pattern) = &args.topic_pattern {
+        if pattern.value.value().trim().is_empty() {
+            errors.push(syn::Error::new(
+                pattern.value.span(),
+                "`topic_pattern` cannot be empty",
+            ));
+        }
+    }
+    if let Some(partitions) = &args.partitions {
+        if args.topic_pattern.is_some() {
+            errors.push(syn::Error::new(
+                partitions.name.span(),
+                "`partitions` assigns partitions of the listed `topics`; it cannot be used with \
+                 `topic_pattern`",
+            ));
+        }
+        if partitions.value.is_empty() {
+            errors.push(syn::Error::new(
+                partitions.name.span(),
+                "`partitions` is empty: list at least one partition",
+            ));
+        }
+        for (partition, span) in partitions.value.iter().filter(|(p, _)| *p < 0) {
+            errors.push(syn::Error::new(
+                *span,
+                format!("partition {partition} does not exist: partitions are numbered from 0"),
+            ));
+        }
+    }
+    for (name, value) in [("id", &args.id), ("group_id", &args.group_id)] {
+        if let Some(value) = value.as_ref().filter(|v| v.value().trim().is_empty()) {
+            errors.push(syn::Error::new(
+                value.span(),
+                format!("`{name}` cannot be empty: remove it or give a name"),
+            ));
+        }
+    }
+    if let Some((Setting::Literal(0), span)) = &args.concurrency {
+        errors.push(syn::Error::new(
+            *span,
+            "`concurrency = 0` would start no consumer: use 1 or more",
+        ));
+    }
+    if let Some(ack_mode) = &args.ack_mode {
+        let written = ack_mode.value();
+        if !written.contains("${") {
+            let normalized = written.trim().to_ascii_uppercase().replace('-', "_");
+            if !ACK_MODES.contains(&normalized.as_str()) {
+                errors.push(syn::Error::new(
+                    ack_mode.span(),
+                    format!(
+                        "`{written}` is not an ack mode{}; use one of {}",
+                        did_you_mean(&normalized, ACK_MODES),
+                        ACK_MODES.join(", ")
+                    ),
+                ));
+            } else if args.batch && normalized == "RECORD" {
+                errors.push(syn::Error::new(
+                    ack_mode.span(),
+                    "ack mode RECORD acknowledges single records; a batch listener uses BATCH, \
+                     MANUAL or MANUAL_IMMEDIATE",
+                ));
+            }
+        }
+    }
+    errors.finish(())
+}

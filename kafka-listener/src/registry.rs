@@ -1,1 +1,0 @@
-//! Every `#[kafka_listener]` function in the binary, collected with `inventory`.
