@@ -5,6 +5,7 @@ mod ack_events;
 mod commit_policy;
 mod fetch;
 mod from_config;
+mod handler_glue;
 mod offset_tracker;
 mod partition_worker;
 
@@ -20,3 +21,4 @@ pub use partition_worker::{
     spawn_partition_worker, PartitionCommitter, PartitionIdentity, RecordSource, ResetPolicy,
     SeekTo, WorkerHandle, WorkerSettings, WorkerStopped,
 };
+pub use handler_glue::record_dispatch;

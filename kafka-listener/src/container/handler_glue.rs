@@ -1,0 +1,95 @@
+//! Joins the registry's generated adapters to the partition workers: the acknowledgment seam,
+//! the failure classification, and the per-record context.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::ack_events::{AckEvent, AckEvents};
+use crate::ack::AckSink;
+use crate::error::{DeliveryFailure, FailureDescription};
+use crate::extract::{AppState, ListenerInfo, RecordContext};
+use crate::record::ConsumerRecord;
+use crate::registry::{HandlerError, HandlerFuture, RecordHandler};
+
+impl AckSink for AckEvents {
+    fn acknowledge(&self, _topic: &str, _partition: i32, offset: i64) {
+        self.send(AckEvent::Ack { offset });
+    }
+
+    fn nack(&self, _topic: &str, _partition: i32, offset: i64, sleep: Duration) {
+        self.send(AckEvent::Nack { offset, sleep });
+    }
+}
+
+impl DeliveryFailure for HandlerError {
+    fn is_retryable(&self) -> bool {
+        HandlerError::is_retryable(self)
+    }
+
+    fn describe(&self) -> FailureDescription {
+        let mut description = FailureDescription::of(self);
+        match self {
+            HandlerError::Failed { error_type, source } => {
+                description.type_name = (*error_type).to_owned();
+                description.message = source.to_string();
+                // The chain's first entry is the handler's error itself, now the message.
+                if !description.causes.is_empty() {
+                    description.causes.remove(0);
+                }
+            }
+            HandlerError::Extract { source, .. } => {
+                description.type_name = std::any::type_name_of_val(source).to_owned();
+            }
+        }
+        description
+    }
+}
+
+/// The dispatch function of a record listener: builds each record's context and calls the
+/// generated adapter.
+pub fn record_dispatch(
+    handler: RecordHandler,
+    listener: ListenerInfo,
+    state: AppState,
+) -> impl Fn(ConsumerRecord, AckEvents) -> HandlerFuture + Clone + Send + Sync + 'static {
+    move |record, acks| {
+        let ctx = RecordContext::new(record, Arc::new(acks))
+            .with_listener(listener.clone())
+            .with_state(state.clone());
+        handler(ctx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::registry::IntoHandlerResult;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("sku {0} unknown")]
+    struct OrderError(&'static str);
+
+    #[test]
+    fn handler_failures_describe_the_users_error_type_and_message() {
+        let failed: Result<(), OrderError> = Err(OrderError("a-1"));
+        let error = failed.into_handler_result().unwrap_err();
+        assert!(DeliveryFailure::is_retryable(&error));
+        let description = error.describe();
+        assert!(description.type_name.ends_with("OrderError"), "{description:?}");
+        assert_eq!(description.message, "sku a-1 unknown");
+        assert!(description.causes.is_empty());
+    }
+
+    #[tokio::test]
+    async fn acknowledgments_from_handlers_reach_the_worker_channel() {
+        let (events, mut receiver) = AckEvents::channel();
+        let sink: Arc<dyn AckSink> = Arc::new(events);
+        sink.acknowledge("t", 0, 5);
+        sink.nack("t", 0, 6, Duration::from_millis(1));
+        assert_eq!(receiver.recv().await, Some(AckEvent::Ack { offset: 5 }));
+        assert!(matches!(
+            receiver.recv().await,
+            Some(AckEvent::Nack { offset: 6, .. })
+        ));
+    }
+}
