@@ -8,11 +8,24 @@
 
 mod assignor;
 mod config;
+mod coordinator;
+mod error;
+mod heartbeat;
+mod identity;
+mod listener;
+mod member;
+mod membership;
+mod offsets;
 mod protocol;
+mod reset;
 mod topic_partition;
 
 pub use assignor::{assign, subscription_user_data, GroupAssignment, MemberSubscription};
 pub use config::{AssignorKind, AutoOffsetReset, GroupConfig, InvalidOffsetReset, UnknownAssignor};
+pub use error::GroupError;
+pub use listener::{BoxFuture, RebalanceListener};
+pub use member::{AssignmentChange, GroupMember, PendingCommit};
+pub use offsets::{OffsetAndMetadata, OffsetCommitter};
 pub use protocol::{
     Assignment, ProtocolError, Subscription, CONSUMER_PROTOCOL_TYPE, CONSUMER_PROTOCOL_VERSION,
 };

@@ -16,7 +16,7 @@ pub(super) fn assign(
     let mut sorted: Vec<&MemberSubscription> = members.iter().collect();
     sorted.sort_by(|a, b| member_order(a, b));
     let subscribes = |m: &MemberSubscription, tp: &TopicPartition| {
-        m.subscription.topics.iter().any(|t| *t == tp.topic)
+        m.subscription.topics.contains(&tp.topic)
             && partitions_per_topic
                 .get(&tp.topic)
                 .is_some_and(|&n| tp.partition < n)

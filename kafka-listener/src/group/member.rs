@@ -1,0 +1,515 @@
+//! [`GroupMember`]: the hand-driven consumer-group member — subscribe, poll for assignment
+//! changes, commit, close.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinSet;
+use tracing::Instrument;
+
+use super::coordinator::Coordinator;
+use super::heartbeat::{HeartbeatSettings, HeartbeatTask, LastPoll};
+use super::identity::{SharedIdentity, Signal};
+use super::listener::NoopListener;
+use super::membership::{join_and_sync, leave_group};
+use super::{
+    AssignorKind, GroupConfig, GroupError, OffsetAndMetadata, OffsetCommitter, RebalanceListener,
+    TopicPartition,
+};
+use crate::client::ConnectionConfig;
+use kafka_protocol::ResponseError;
+
+/// What one [`GroupMember::poll`] changed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AssignmentChange {
+    /// Partitions added to the assignment.
+    pub assigned: Vec<TopicPartition>,
+    /// Partitions given up in an orderly way (after `on_partitions_revoked`).
+    pub revoked: Vec<TopicPartition>,
+    /// Partitions lost because the member was fenced.
+    pub lost: Vec<TopicPartition>,
+    /// The generation the member is in afterwards (-1 when not in one).
+    pub generation: i32,
+}
+
+/// A member of a consumer group, driven by hand.
+///
+/// ```no_run
+/// use std::collections::BTreeMap;
+/// use std::time::Duration;
+/// use kafka_listener::client::ConnectionConfig;
+/// use kafka_listener::group::{GroupConfig, GroupMember, OffsetAndMetadata};
+///
+/// # async fn demo() -> Result<(), kafka_listener::group::GroupError> {
+/// let mut member = GroupMember::new(
+///     ConnectionConfig::new(["127.0.0.1:9092"]),
+///     GroupConfig::new("order-service").assignment_strategy(["cooperative-sticky"]).unwrap(),
+/// );
+/// member.subscribe(["orders"]);
+/// // Joins, syncs and starts heartbeating; returns what changed.
+/// let change = member.poll_timeout(Duration::from_secs(1)).await?;
+/// println!("assigned: {:?}", change.map(|c| c.assigned));
+/// let positions = member.starting_offsets(&member.assignment()).await?;
+/// // ... fetch and process from `positions` with the data-plane client ...
+/// let done: BTreeMap<_, _> = positions
+///     .into_iter()
+///     .map(|(tp, offset)| (tp, OffsetAndMetadata::new(offset)))
+///     .collect();
+/// member.commit(&done).await?;
+/// member.close().await?;
+/// # Ok(()) }
+/// ```
+pub struct GroupMember {
+    config: GroupConfig,
+    topics: Vec<String>,
+    coordinator: Coordinator,
+    identity: SharedIdentity,
+    signals_tx: mpsc::UnboundedSender<Signal>,
+    signals: mpsc::UnboundedReceiver<Signal>,
+    listener: Arc<dyn RebalanceListener>,
+    assignment: BTreeSet<TopicPartition>,
+    protocol: Option<AssignorKind>,
+    rejoin_needed: bool,
+    heartbeat: Option<HeartbeatTask>,
+    last_poll: LastPoll,
+    data_plane: Option<rskafka::client::Client>,
+    background: JoinSet<()>,
+}
+
+impl std::fmt::Debug for GroupMember {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let identity = self.identity.get();
+        f.debug_struct("GroupMember")
+            .field("group", &self.config.group_id)
+            .field("member_id", &identity.member_id)
+            .field("generation", &identity.generation)
+            .field("assignment", &self.assignment)
+            .finish_non_exhaustive()
+    }
+}
+
+impl GroupMember {
+    /// A member that has not joined yet; [`subscribe`](Self::subscribe) and
+    /// [`poll`](Self::poll) make it join.
+    pub fn new(connection: ConnectionConfig, config: GroupConfig) -> Self {
+        let (signals_tx, signals) = mpsc::unbounded_channel();
+        Self {
+            coordinator: Coordinator::new(config.group_id.clone(), connection),
+            identity: SharedIdentity::new(config.group_instance_id.clone()),
+            config,
+            topics: Vec::new(),
+            signals_tx,
+            signals,
+            listener: Arc::new(NoopListener),
+            assignment: BTreeSet::new(),
+            protocol: None,
+            rejoin_needed: true,
+            heartbeat: None,
+            last_poll: LastPoll::now(),
+            data_plane: None,
+            background: JoinSet::new(),
+        }
+    }
+
+    /// Sets the rebalance callbacks.
+    pub fn with_listener(mut self, listener: impl RebalanceListener + 'static) -> Self {
+        self.listener = Arc::new(listener);
+        self
+    }
+
+    /// Subscribes to `topics` (replacing any earlier subscription); the next poll joins or
+    /// rejoins.
+    pub fn subscribe<I, S>(&mut self, topics: I)
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        let topics: BTreeSet<String> = topics.into_iter().map(Into::into).collect();
+        let topics: Vec<String> = topics.into_iter().collect();
+        if topics != self.topics {
+            self.topics = topics;
+            self.rejoin_needed = true;
+        }
+    }
+
+    /// The group id.
+    pub fn group_id(&self) -> &str {
+        &self.config.group_id
+    }
+
+    /// The member id the coordinator gave us (empty before the first join).
+    pub fn member_id(&self) -> String {
+        self.identity.get().member_id
+    }
+
+    /// The current generation, `None` when not in one.
+    pub fn generation(&self) -> Option<i32> {
+        let identity = self.identity.get();
+        identity.in_generation().then_some(identity.generation)
+    }
+
+    /// The assignor the coordinator selected in the last join.
+    pub fn protocol(&self) -> Option<AssignorKind> {
+        self.protocol
+    }
+
+    /// The partitions currently assigned, in order.
+    pub fn assignment(&self) -> Vec<TopicPartition> {
+        self.assignment.iter().cloned().collect()
+    }
+
+    /// A committer bound to this member's current identity, usable from other tasks.
+    pub fn committer(&self) -> OffsetCommitter {
+        OffsetCommitter {
+            group: self.config.group_id.clone(),
+            coordinator: self.coordinator.clone(),
+            identity: self.identity.clone(),
+            signals: self.signals_tx.clone(),
+        }
+    }
+
+    /// Keeps the membership alive and current: handles what the heartbeat reported, rejoins
+    /// when needed (running the rebalance callbacks), and returns what changed. Never waits
+    /// for changes; see [`poll_timeout`](Self::poll_timeout).
+    ///
+    /// Calling it also proves liveness: a member not polled within `max.poll.interval.ms`
+    /// leaves the group, and the next poll returns [`GroupError::MaxPollIntervalExceeded`].
+    pub async fn poll(&mut self) -> Result<Option<AssignmentChange>, GroupError> {
+        self.poll_timeout(Duration::ZERO).await
+    }
+
+    /// Like [`poll`](Self::poll), but when nothing needs doing waits up to `wait` for the
+    /// heartbeat to report a rebalance, and handles it.
+    pub async fn poll_timeout(
+        &mut self,
+        wait: Duration,
+    ) -> Result<Option<AssignmentChange>, GroupError> {
+        self.last_poll.touch();
+        let mut change = AssignmentChange::default();
+        while let Ok(signal) = self.signals.try_recv() {
+            self.handle_signal(signal, &mut change).await?;
+        }
+        if !self.needs_join() && !wait.is_zero() {
+            if let Ok(Some(signal)) = tokio::time::timeout(wait, self.signals.recv()).await {
+                self.last_poll.touch();
+                self.handle_signal(signal, &mut change).await?;
+            }
+        }
+        if self.needs_join() {
+            let identity = self.identity.get();
+            let span = tracing::info_span!("group_rejoin", group = %self.config.group_id, member_id = %identity.member_id, generation = identity.generation);
+            self.rejoin(&mut change).instrument(span).await?;
+        } else if self.heartbeat.is_none() && self.generation().is_some() {
+            // The coordinator moved under a valid generation: heartbeat to the new one.
+            self.start_heartbeat().await?;
+        }
+        self.last_poll.touch();
+        let changed =
+            !(change.assigned.is_empty() && change.revoked.is_empty() && change.lost.is_empty());
+        if changed || change.generation != 0 {
+            if change.generation == 0 {
+                change.generation = self.identity.get().generation;
+            }
+            return Ok(Some(change));
+        }
+        Ok(None)
+    }
+
+    fn needs_join(&self) -> bool {
+        !self.topics.is_empty() && (self.rejoin_needed || self.generation().is_none())
+    }
+
+    async fn handle_signal(
+        &mut self,
+        signal: Signal,
+        change: &mut AssignmentChange,
+    ) -> Result<(), GroupError> {
+        match signal {
+            Signal::RejoinNeeded => self.rejoin_needed = true,
+            Signal::CoordinatorLost => {
+                self.coordinator.invalidate_current().await;
+                if let Some(heartbeat) = self.heartbeat.take() {
+                    heartbeat.stop(Duration::from_secs(1)).await;
+                }
+            }
+            Signal::Fenced(error) => {
+                self.lose_partitions(change, error != ResponseError::IllegalGeneration)
+                    .await;
+                if error == ResponseError::FencedInstanceId {
+                    return Err(GroupError::FencedInstance {
+                        group: self.config.group_id.clone(),
+                        instance_id: self.config.group_instance_id.clone().unwrap_or_default(),
+                    });
+                }
+            }
+            Signal::PollIntervalExceeded => {
+                self.lose_partitions(change, true).await;
+                return Err(GroupError::MaxPollIntervalExceeded {
+                    group: self.config.group_id.clone(),
+                    interval: self.config.max_poll_interval,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// The member is out of its generation: its partitions already belong to others.
+    async fn lose_partitions(&mut self, change: &mut AssignmentChange, forget_member_id: bool) {
+        if let Some(heartbeat) = self.heartbeat.take() {
+            heartbeat.stop(Duration::from_secs(1)).await;
+        }
+        self.identity.reset(forget_member_id);
+        self.rejoin_needed = true;
+        let lost: Vec<TopicPartition> = std::mem::take(&mut self.assignment).into_iter().collect();
+        if !lost.is_empty() {
+            tracing::warn!(group = %self.config.group_id, partitions = ?lost, "partitions lost");
+            self.listener.on_partitions_lost(&lost).await;
+            change.lost.extend(lost);
+        }
+    }
+
+    async fn rejoin(&mut self, change: &mut AssignmentChange) -> Result<(), GroupError> {
+        let cooperative = self.config.is_cooperative();
+        let committer = self.committer();
+        // Revoke before rejoining while the generation is still valid, so the listener can
+        // commit: everything under the eager protocol, only unsubscribed topics under the
+        // cooperative one.
+        let to_revoke: Vec<TopicPartition> = self
+            .assignment
+            .iter()
+            .filter(|tp| !cooperative || !self.topics.contains(&tp.topic))
+            .cloned()
+            .collect();
+        if !to_revoke.is_empty() {
+            tracing::info!(group = %self.config.group_id, partitions = ?to_revoke, "revoking before rejoin");
+            self.listener
+                .on_partitions_revoked(&to_revoke, &committer)
+                .await;
+            for tp in &to_revoke {
+                self.assignment.remove(tp);
+            }
+            change.revoked.extend(to_revoke);
+        }
+        if let Some(heartbeat) = self.heartbeat.take() {
+            heartbeat.stop(Duration::from_secs(1)).await;
+        }
+        let owned = if cooperative {
+            self.assignment()
+        } else {
+            Vec::new()
+        };
+        let joined = join_and_sync(
+            &self.coordinator,
+            &self.identity,
+            &self.config,
+            &self.topics,
+            &owned,
+        )
+        .await?;
+        self.protocol = Some(joined.protocol);
+        let new: BTreeSet<TopicPartition> = joined
+            .assignment
+            .partitions
+            .into_iter()
+            .filter(|tp| self.topics.contains(&tp.topic))
+            .collect();
+        let added: Vec<TopicPartition> = new.difference(&self.assignment).cloned().collect();
+        let revoked: Vec<TopicPartition> = self.assignment.difference(&new).cloned().collect();
+        self.assignment = new;
+        self.rejoin_needed = false;
+        // Signals from the previous generation's heartbeat are stale now.
+        while self.signals.try_recv().is_ok() {}
+        self.heartbeat = Some(self.spawn_heartbeat(joined.coordinator_addr));
+        if !revoked.is_empty() {
+            // Cooperative: give the moved partitions up, then rejoin so the leader can hand
+            // them to their new owners (Java's follow-up rebalance).
+            tracing::info!(group = %self.config.group_id, partitions = ?revoked, "revoking moved partitions");
+            self.listener
+                .on_partitions_revoked(&revoked, &committer)
+                .await;
+            change.revoked.extend(revoked);
+            self.rejoin_needed = true;
+        }
+        tracing::info!(group = %self.config.group_id, member_id = %joined.member_id, generation = joined.generation, leader = joined.leader, assigned = ?added, "partitions assigned");
+        self.listener
+            .on_partitions_assigned(&added, &committer)
+            .await;
+        change.assigned.extend(added);
+        change.generation = joined.generation;
+        Ok(())
+    }
+
+    async fn start_heartbeat(&mut self) -> Result<(), GroupError> {
+        let connection = self.coordinator.connection().await?;
+        self.heartbeat = Some(self.spawn_heartbeat(connection.addr().to_owned()));
+        Ok(())
+    }
+
+    fn spawn_heartbeat(&self, coordinator_addr: String) -> HeartbeatTask {
+        HeartbeatTask::spawn(HeartbeatSettings {
+            group: self.config.group_id.clone(),
+            coordinator_addr,
+            connection: self.coordinator.connection_config().clone(),
+            identity: self.identity.clone(),
+            signals: self.signals_tx.clone(),
+            interval: self.config.heartbeat_interval,
+            max_poll_interval: self.config.max_poll_interval,
+            last_poll: self.last_poll.clone(),
+        })
+    }
+
+    /// Commits `offsets` with the current generation and waits for the answer. See
+    /// [`OffsetCommitter::commit`].
+    pub async fn commit(
+        &self,
+        offsets: &BTreeMap<TopicPartition, OffsetAndMetadata>,
+    ) -> Result<(), GroupError> {
+        self.committer().commit(offsets).await
+    }
+
+    /// Starts a commit in the background and returns at once; await the returned
+    /// [`PendingCommit`] for its result, or drop it. [`close`](Self::close) waits for commits
+    /// still in flight.
+    pub fn commit_async(
+        &mut self,
+        offsets: BTreeMap<TopicPartition, OffsetAndMetadata>,
+    ) -> PendingCommit {
+        while self.background.try_join_next().is_some() {}
+        let (tx, rx) = oneshot::channel();
+        let committer = self.committer();
+        self.background.spawn(async move {
+            let _ = tx.send(committer.commit(&offsets).await);
+        });
+        PendingCommit {
+            group: self.config.group_id.clone(),
+            result: rx,
+        }
+    }
+
+    /// The group's committed offsets for `partitions` (`None` where nothing is committed).
+    pub async fn committed(
+        &self,
+        partitions: &[TopicPartition],
+    ) -> Result<BTreeMap<TopicPartition, Option<OffsetAndMetadata>>, GroupError> {
+        self.committer().committed(partitions).await
+    }
+
+    /// Where to start consuming each partition: the committed offset, or — where there is
+    /// none or it is out of range — the `auto.offset.reset` position.
+    pub async fn starting_offsets(
+        &mut self,
+        partitions: &[TopicPartition],
+    ) -> Result<BTreeMap<TopicPartition, i64>, GroupError> {
+        let committed = self.committed(partitions).await?;
+        if self.data_plane.is_none() {
+            let client = self
+                .coordinator
+                .connection_config()
+                .rskafka_client()
+                .await
+                .map_err(|e| GroupError::DataPlane {
+                    group: self.config.group_id.clone(),
+                    reason: e.to_string(),
+                })?;
+            self.data_plane = Some(client);
+        }
+        let client = self.data_plane.as_ref().expect("set above");
+        super::reset::starting_offsets(
+            client,
+            &self.config.group_id,
+            self.config.auto_offset_reset,
+            committed,
+        )
+        .await
+    }
+
+    /// Leaves the group: stops the heartbeat, runs `on_partitions_revoked` for the current
+    /// assignment (so the owner can commit), sends LeaveGroup (not for static members, which
+    /// keep their place for session.timeout.ms, as in Java) and waits for background commits.
+    /// Every step is bounded by the request timeout, so close never hangs.
+    pub async fn close(mut self) -> Result<(), GroupError> {
+        let bound = self
+            .coordinator
+            .connection_config()
+            .request_timeout_duration();
+        if let Some(heartbeat) = self.heartbeat.take() {
+            heartbeat.stop(bound).await;
+        }
+        let identity = self.identity.get();
+        let owned = self.assignment();
+        let mut result = Ok(());
+        if identity.in_generation() {
+            if !owned.is_empty() {
+                let committer = self.committer();
+                if tokio::time::timeout(
+                    bound,
+                    self.listener.on_partitions_revoked(&owned, &committer),
+                )
+                .await
+                .is_err()
+                {
+                    tracing::warn!(group = %self.config.group_id, "on_partitions_revoked did not finish within the request timeout during close");
+                }
+            }
+            if identity.instance_id.is_none() {
+                let leave = async {
+                    let connection = self.coordinator.connection().await?;
+                    leave_group(
+                        &connection,
+                        &self.config.group_id,
+                        &identity,
+                        "the consumer is being closed",
+                    )
+                    .await
+                };
+                result = match tokio::time::timeout(bound, leave).await {
+                    Ok(r) => r,
+                    Err(_) => {
+                        tracing::warn!(group = %self.config.group_id, "LeaveGroup timed out during close");
+                        Ok(())
+                    }
+                };
+            }
+        } else if !owned.is_empty() {
+            self.listener.on_partitions_lost(&owned).await;
+        }
+        self.assignment.clear();
+        if tokio::time::timeout(bound, async {
+            while self.background.join_next().await.is_some() {}
+        })
+        .await
+        .is_err()
+        {
+            self.background.abort_all();
+        }
+        self.identity.reset(true);
+        result
+    }
+}
+
+/// A commit started by [`GroupMember::commit_async`]; resolves to its result.
+#[derive(Debug)]
+pub struct PendingCommit {
+    group: String,
+    result: oneshot::Receiver<Result<(), GroupError>>,
+}
+
+impl Future for PendingCommit {
+    type Output = Result<(), GroupError>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        Pin::new(&mut self.result).poll(cx).map(|r| {
+            r.unwrap_or_else(|_| {
+                Err(GroupError::NotInGeneration {
+                    group: self.group.clone(),
+                    reason: "the member was dropped before the commit finished".to_owned(),
+                })
+            })
+        })
+    }
+}

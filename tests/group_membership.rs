@@ -1,0 +1,155 @@
+//! Joining, splitting and handing over partitions (issue #4). Runs against the embedded broker,
+//! or real Kafka with KAFKA_BOOTSTRAP_SERVERS set.
+
+mod group_support;
+
+use std::time::{Duration, Instant};
+
+use group_support::*;
+use kafka_listener::group::AssignorKind;
+use kafka_listener_suite::{eventually, unique_name, TestKafka};
+
+#[tokio::test]
+async fn group_member_joins_alone_and_gets_every_partition() {
+    init_tracing();
+    let kafka = TestKafka::start().await;
+    let topic = new_topic(&kafka, "group-alone", 4).await;
+    let mut member = member(&kafka, fast_config(&unique_name("g-alone")), &topic);
+    let took = join_alone(&mut member, Duration::from_secs(30)).await;
+    eprintln!("join to first assignment, 1 member: {took:?}");
+    assert_eq!(
+        member
+            .assignment()
+            .into_iter()
+            .collect::<std::collections::BTreeSet<_>>(),
+        all_partitions(&topic, 4)
+    );
+    assert_eq!(member.protocol(), Some(AssignorKind::Range));
+    assert!(member.generation().is_some());
+    assert!(!member.member_id().is_empty());
+    member.close().await.expect("close");
+}
+
+#[tokio::test]
+async fn group_two_and_three_members_split_partitions_with_no_overlap() {
+    init_tracing();
+    let kafka = TestKafka::start().await;
+    let topic = new_topic(&kafka, "group-split", 7).await;
+    let group = unique_name("g-split");
+    let expected = all_partitions(&topic, 7);
+
+    let first = DrivenMember::start(member(&kafka, fast_config(&group), &topic));
+    let second = DrivenMember::start(member(&kafka, fast_config(&group), &topic));
+    wait_for_split(&[&first, &second], &expected, 3, Duration::from_secs(60)).await;
+
+    let started = Instant::now();
+    let third = DrivenMember::start(member(&kafka, fast_config(&group), &topic));
+    wait_for_split(
+        &[&first, &second, &third],
+        &expected,
+        2,
+        Duration::from_secs(60),
+    )
+    .await;
+    eprintln!(
+        "third member joined a 2-member group and all three hold partitions after {:?}",
+        started.elapsed()
+    );
+
+    for driven in [first, second, third] {
+        driven.stop().await.close().await.expect("close");
+    }
+}
+
+#[tokio::test]
+async fn group_three_members_starting_together_get_their_first_assignment() {
+    init_tracing();
+    let kafka = TestKafka::start().await;
+    let topic = new_topic(&kafka, "group-three", 6).await;
+    let group = unique_name("g-three");
+    let started = Instant::now();
+    let members: Vec<DrivenMember> = (0..3)
+        .map(|_| {
+            let mut config = fast_config(&group);
+            config.assignors = vec![AssignorKind::RoundRobin];
+            DrivenMember::start(member(&kafka, config, &topic))
+        })
+        .collect();
+    let refs: Vec<&DrivenMember> = members.iter().collect();
+    wait_for_split(
+        &refs,
+        &all_partitions(&topic, 6),
+        2,
+        Duration::from_secs(60),
+    )
+    .await;
+    eprintln!(
+        "join to first assignment, 3 members started together: {:?}",
+        started.elapsed()
+    );
+    for driven in members {
+        driven.stop().await.close().await.expect("close");
+    }
+}
+
+#[tokio::test]
+async fn group_member_leaving_hands_its_partitions_over() {
+    init_tracing();
+    let kafka = TestKafka::start().await;
+    let topic = new_topic(&kafka, "group-leave", 4).await;
+    let group = unique_name("g-leave");
+    let stays = DrivenMember::start(member(&kafka, fast_config(&group), &topic));
+    let leaves = DrivenMember::start(member(&kafka, fast_config(&group), &topic));
+    let expected = all_partitions(&topic, 4);
+    wait_for_split(&[&stays, &leaves], &expected, 2, Duration::from_secs(60)).await;
+
+    let started = Instant::now();
+    leaves
+        .stop()
+        .await
+        .close()
+        .await
+        .expect("close sends LeaveGroup");
+    eventually(
+        "the remaining member to own every partition",
+        Duration::from_secs(30),
+        || async { stays.current() == expected },
+    )
+    .await;
+    // LeaveGroup makes the handover immediate, not a session timeout (6 s) later.
+    assert!(
+        started.elapsed() < Duration::from_secs(6),
+        "handover took {:?}",
+        started.elapsed()
+    );
+    stays.stop().await.close().await.expect("close");
+}
+
+#[tokio::test]
+async fn group_session_timeout_evicts_a_silent_member() {
+    init_tracing();
+    let kafka = TestKafka::start().await;
+    let topic = new_topic(&kafka, "group-silent", 4).await;
+    let group = unique_name("g-silent");
+    let stays = DrivenMember::start(member(&kafka, fast_config(&group), &topic));
+    let silent = DrivenMember::start(member(&kafka, fast_config(&group), &topic));
+    let expected = all_partitions(&topic, 4);
+    wait_for_split(&[&stays, &silent], &expected, 2, Duration::from_secs(60)).await;
+
+    // Dropping without close: heartbeats stop, no LeaveGroup — the coordinator must notice.
+    let started = Instant::now();
+    drop(silent.stop().await);
+    eventually(
+        "the silent member to be evicted",
+        Duration::from_secs(40),
+        || async { stays.current() == expected },
+    )
+    .await;
+    let took = started.elapsed();
+    assert!(
+        took >= Duration::from_secs(4),
+        "evicted after {took:?}, before the session timeout"
+    );
+    eprintln!("silent member evicted after {took:?} (session.timeout.ms 6 s)");
+    stays.stop().await.close().await.expect("close");
+}
