@@ -1,7 +1,7 @@
 //! # kafka-listener
 //!
 //! Spring Kafka's listener model for Rust. Annotate an `async fn` with `#[kafka_listener]`, point
-//! the [`App`](crate) at the Spring Boot `application.yml` you already have, and get consumer
+//! the [`App`] at the Spring Boot `application.yml` you already have, and get consumer
 //! groups, deserialization, ack modes, retries, dead-letter topics and graceful shutdown.
 //!
 //! The crate is organised top to bottom, with no back-edges:
@@ -12,6 +12,10 @@
 //! * [`extract`]: the arguments a handler can take (`Json<T>`, `Key<K>`, `Headers`, …).
 //! * [`client`]: connection settings shared by the data plane (rskafka) and the group client.
 //! * [`group`]: the classic consumer-group protocol (join, sync, heartbeat, commit).
+//! * [`container`]: per-partition ordered dispatch, ack modes, commits, rebalances.
+//! * [`error`]: retries with back-off, dead-letter publishing.
+//! * [`producer`]: the `KafkaTemplate` with Java-compatible partitioning.
+//! * [`app`]: the [`App`] builder that runs the registered listeners.
 //! * `embedded` (feature `embedded`): an in-process, wire-level Kafka broker for tests.
 
 #![warn(missing_docs)]
@@ -20,6 +24,7 @@
 extern crate self as kafka_listener;
 
 pub mod ack;
+pub mod app;
 pub mod client;
 pub mod config;
 pub mod container;
@@ -36,6 +41,7 @@ pub mod embedded;
 mod result;
 
 pub use ack::{Acknowledgment, BatchAcknowledgment};
+pub use app::{App, NewTopic, RunningApp};
 pub use extract::{Batch, Json, Key, RecordMeta, State};
 pub use kafka_listener_macros::kafka_listener;
 pub use record::{ConsumerRecord, Header, Headers, TimestampType};

@@ -1,18 +1,74 @@
 //! The crate-level error type returned by the application-facing API.
 
+use crate::registry::{ListenerLocation, ValidationErrors};
+
 /// Everything that can stop an application from starting or running.
 ///
-/// Each layer (configuration, group client, broker I/O) has its own error enum; this one wraps
-/// them so `main` can use `?` on all of them.
+/// Each layer (configuration, registry, group client, data plane) has its own error enum; this
+/// one wraps them so `main` can use `?` on all of them.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
     /// The configuration could not be loaded or is invalid.
-    #[error("configuration: {0}")]
-    Config(String),
-    /// Talking to Kafka failed.
-    #[error("kafka: {0}")]
-    Kafka(String),
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    /// One or more `#[kafka_listener]` declarations are invalid.
+    #[error(transparent)]
+    Listeners(#[from] ValidationErrors),
+    /// `App::listeners` named an id no `#[kafka_listener]` has.
+    #[error("no listener with id `{id}`; registered listeners: {known}")]
+    UnknownListener {
+        /// The id asked for.
+        id: String,
+        /// The registered ids, comma-separated.
+        known: String,
+    },
+    /// A listener setting given as a `${…}` placeholder did not resolve to a valid value.
+    #[error("listener {listener}: `{setting}` = {value:?} is not valid: {reason}")]
+    ListenerSetting {
+        /// The listener.
+        listener: ListenerLocation,
+        /// The attribute.
+        setting: &'static str,
+        /// The resolved value.
+        value: String,
+        /// Why it is invalid.
+        reason: String,
+    },
+    /// A listener uses a feature this version cannot run yet.
+    #[error("listener {listener}: {feature} is not supported yet")]
+    Unsupported {
+        /// The listener.
+        listener: ListenerLocation,
+        /// What it uses.
+        feature: &'static str,
+    },
+    /// `spring.kafka.listener.missing-topics-fatal` is true and topics do not exist.
+    #[error("topics {topics:?} do not exist and spring.kafka.listener.missing-topics-fatal is true: create them or declare them with App::topic")]
+    MissingTopics {
+        /// The missing topics.
+        topics: Vec<String>,
+    },
+    /// A declared topic could not be created.
+    #[error("cannot create topic {topic}: {reason}")]
+    CreateTopic {
+        /// The topic.
+        topic: String,
+        /// The broker's answer.
+        reason: String,
+    },
+    /// The data-plane client could not be built.
+    #[error(transparent)]
+    Client(#[from] crate::client::ClientError),
+    /// The consumer-group client failed.
+    #[error(transparent)]
+    Group(#[from] crate::group::GroupError),
+    /// The cluster could not be asked for its topics.
+    #[error("cannot list topics: {0}")]
+    Metadata(String),
+    /// Waiting for the process's Ctrl-C signal failed.
+    #[error("cannot listen for Ctrl-C: {0}")]
+    Signal(#[source] std::io::Error),
 }
 
 /// `Result` with this crate's [`Error`].

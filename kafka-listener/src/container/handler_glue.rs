@@ -75,7 +75,10 @@ mod tests {
         let error = failed.into_handler_result().unwrap_err();
         assert!(DeliveryFailure::is_retryable(&error));
         let description = error.describe();
-        assert!(description.type_name.ends_with("OrderError"), "{description:?}");
+        assert!(
+            description.type_name.ends_with("OrderError"),
+            "{description:?}"
+        );
         assert_eq!(description.message, "sku a-1 unknown");
         assert!(description.causes.is_empty());
     }

@@ -3,9 +3,11 @@
 
 mod ack_events;
 mod commit_policy;
+mod events;
 mod fetch;
 mod from_config;
 mod handler_glue;
+mod member;
 mod offset_tracker;
 mod partition_worker;
 
@@ -13,12 +15,14 @@ pub use commit_policy::{CommitPolicy, CommitSchedule};
 pub use fetch::{FetchError, FetchSettings, Fetched, PartitionFetcher};
 
 pub use ack_events::{AckEvent, AckEventReceiver, AckEvents};
+pub use events::ContainerEvent;
 pub use from_config::{
     ack_mode_policy, commit_policy_for, fetch_settings_for, worker_settings_for,
 };
+pub use handler_glue::record_dispatch;
+pub use member::{run_member, MemberControl, MemberEnvironment, MemberSettings};
 pub use offset_tracker::{AckRejected, OffsetTracker};
 pub use partition_worker::{
     spawn_partition_worker, PartitionCommitter, PartitionIdentity, RecordSource, ResetPolicy,
     SeekTo, WorkerHandle, WorkerSettings, WorkerStopped,
 };
-pub use handler_glue::record_dispatch;

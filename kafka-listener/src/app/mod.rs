@@ -1,0 +1,143 @@
+//! The application: configuration + state + the selected `#[kafka_listener]`s → running
+//! consumers, and their orderly shutdown.
+
+mod running;
+mod start;
+mod topics;
+
+use std::path::Path;
+use std::time::Duration;
+
+pub use running::RunningApp;
+pub use topics::NewTopic;
+
+use crate::config::KafkaProperties;
+use crate::error::ErrorHandler;
+use crate::extract::AppState;
+use crate::result::Result;
+
+/// Builds and starts the listeners of a service, configured as Spring Boot configures Spring
+/// Kafka.
+///
+/// ```no_run
+/// use kafka_listener::{kafka_listener, App, Json};
+///
+/// #[kafka_listener(topics = "orders", group_id = "order-service")]
+/// async fn on_order(order: Json<serde_json::Value>) {
+///     println!("{:?}", order.0);
+/// }
+///
+/// # async fn run() -> kafka_listener::Result<()> {
+/// App::from_yaml_file("application.yml")?
+///     .run_until_ctrl_c()
+///     .await
+/// # }
+/// ```
+#[derive(Debug, Clone)]
+pub struct App {
+    properties: KafkaProperties,
+    state: AppState,
+    listeners: Option<Vec<String>>,
+    bootstrap: Option<String>,
+    topics: Vec<NewTopic>,
+    error_handler: ErrorHandler,
+    shutdown_timeout: Duration,
+}
+
+impl App {
+    /// An app configured by `properties`.
+    pub fn new(properties: KafkaProperties) -> Self {
+        Self {
+            properties,
+            state: AppState::new(),
+            listeners: None,
+            bootstrap: None,
+            topics: Vec::new(),
+            error_handler: ErrorHandler::default(),
+            shutdown_timeout: Duration::from_secs(10),
+        }
+    }
+
+    /// Reads `spring.kafka.*` from a Spring Boot `application.yml` (with its profiles and
+    /// environment overrides).
+    pub fn from_yaml_file(path: impl AsRef<Path>) -> Result<Self> {
+        Ok(Self::new(KafkaProperties::from_yaml_file(path)?))
+    }
+
+    /// Like [`from_yaml_file`](Self::from_yaml_file), from text.
+    pub fn from_yaml_str(yaml: &str) -> Result<Self> {
+        Ok(Self::new(KafkaProperties::from_yaml_str(yaml)?))
+    }
+
+    /// Reads `spring.kafka.*` from an `application.properties` file.
+    pub fn from_properties_file(path: impl AsRef<Path>) -> Result<Self> {
+        Ok(Self::new(KafkaProperties::from_properties_file(path)?))
+    }
+
+    /// Adds a value handlers can take as `State<T>`.
+    pub fn state<T: Send + Sync + 'static>(mut self, value: T) -> Self {
+        self.state.insert(value);
+        self
+    }
+
+    /// Runs only these listeners (by id) instead of every registered one with `auto_startup`.
+    pub fn listeners<I, S>(mut self, ids: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.listeners = Some(ids.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// Overrides every configured bootstrap server (tests point the app at their broker).
+    pub fn bootstrap(mut self, servers: impl Into<String>) -> Self {
+        self.bootstrap = Some(servers.into());
+        self
+    }
+
+    /// Creates `topic` at start-up if it does not exist.
+    pub fn topic(mut self, topic: NewTopic) -> Self {
+        self.topics.push(topic);
+        self
+    }
+
+    /// The error handler of every listener (default: Spring's — 10 deliveries, then log).
+    pub fn error_handler(mut self, handler: ErrorHandler) -> Self {
+        self.error_handler = handler;
+        self
+    }
+
+    /// How long shutdown waits for in-flight handlers before giving up on them (default 10 s).
+    pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
+        self.shutdown_timeout = timeout;
+        self
+    }
+
+    /// The configuration in use.
+    pub fn properties(&self) -> &KafkaProperties {
+        &self.properties
+    }
+
+    /// Starts the listeners and returns at once; [`RunningApp::shutdown`] stops them.
+    pub async fn start(self) -> Result<RunningApp> {
+        start::start(self).await
+    }
+
+    /// Starts the listeners and runs until Ctrl-C, then shuts down gracefully (drain, commit,
+    /// leave the group). A second Ctrl-C aborts the drain.
+    pub async fn run_until_ctrl_c(self) -> Result<()> {
+        let running = self.start().await?;
+        tokio::signal::ctrl_c()
+            .await
+            .map_err(crate::Error::Signal)?;
+        tracing::info!("Ctrl-C: shutting down (press again to abort)");
+        tokio::select! {
+            result = running.shutdown() => result,
+            _ = tokio::signal::ctrl_c() => {
+                tracing::warn!("second Ctrl-C: aborting without draining");
+                Ok(())
+            }
+        }
+    }
+}

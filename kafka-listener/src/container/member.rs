@@ -1,0 +1,362 @@
+//! One consumer of a listener: a group member whose assigned partitions each get a
+//! [partition worker](super::spawn_partition_worker).
+//!
+//! The member's rebalance callbacks are where Spring users' records get lost or duplicated, so
+//! the order is fixed here: on revoke, each revoked partition's worker stops dispatching, drains
+//! its in-flight handler (bounded) and commits what is acknowledged — all before the member
+//! rejoins, while its generation still accepts commits. On lost partitions (the member was
+//! fenced) workers stop without committing: the partitions already belong to someone else.
+//! Pause state belongs to the member, not the worker, so it survives rebalances for partitions
+//! that stay (Spring's #2222).
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use rskafka::client::partition::UnknownTopicHandling;
+use tokio_util::sync::CancellationToken;
+
+use super::ack_events::AckEvents;
+use super::events::ContainerEvent;
+use super::fetch::{FetchSettings, PartitionFetcher};
+use super::partition_worker::{
+    spawn_partition_worker, PartitionCommitter, PartitionIdentity, SeekTo, WorkerHandle,
+    WorkerSettings,
+};
+use crate::error::{DeliveryFailure, ErrorHandler};
+use crate::group::{
+    BoxFuture, GroupError, GroupMember, OffsetAndMetadata, OffsetCommitter, RebalanceListener,
+    TopicPartition,
+};
+use crate::record::ConsumerRecord;
+
+impl PartitionCommitter for OffsetCommitter {
+    async fn commit(&self, topic: &str, partition: i32, position: i64) -> Result<(), String> {
+        let offsets = BTreeMap::from([(
+            TopicPartition::new(topic, partition),
+            OffsetAndMetadata::new(position),
+        )]);
+        OffsetCommitter::commit(self, &offsets)
+            .await
+            .map_err(|e| e.to_string())
+    }
+}
+
+/// What a member needs to run its partitions.
+#[derive(Clone)]
+pub struct MemberSettings {
+    /// The listener's id, for tracing and dead letters.
+    pub listener_id: Arc<str>,
+    /// Per-partition settings.
+    pub worker: WorkerSettings,
+    /// Fetch sizes.
+    pub fetch: FetchSettings,
+    /// How long one group poll waits for rebalance news (`spring.kafka.listener.poll-timeout`).
+    pub poll_timeout: Duration,
+    /// What happens to failed records.
+    pub error_handler: ErrorHandler,
+}
+
+impl std::fmt::Debug for MemberSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MemberSettings")
+            .field("listener_id", &self.listener_id)
+            .field("worker", &self.worker)
+            .field("fetch", &self.fetch)
+            .field("poll_timeout", &self.poll_timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The partitions of one member and how to run them. Shared by the member loop and the
+/// rebalance callbacks.
+struct Partitions<D> {
+    group_id: Arc<str>,
+    events: tokio::sync::broadcast::Sender<ContainerEvent>,
+    settings: MemberSettings,
+    data_plane: Arc<rskafka::client::Client>,
+    dispatch: D,
+    workers: Mutex<HashMap<TopicPartition, WorkerHandle>>,
+    paused: Mutex<HashSet<TopicPartition>>,
+}
+
+impl<D, Fut, F> Partitions<D>
+where
+    D: Fn(ConsumerRecord, AckEvents) -> Fut + Clone + Send + Sync + 'static,
+    Fut: Future<Output = Result<(), F>> + Send + 'static,
+    F: DeliveryFailure,
+{
+    async fn start(&self, tp: TopicPartition, position: i64, committer: OffsetCommitter) {
+        let client = match self
+            .data_plane
+            .partition_client(tp.topic.as_str(), tp.partition, UnknownTopicHandling::Retry)
+            .await
+        {
+            Ok(client) => Arc::new(client),
+            Err(error) => {
+                tracing::error!(topic = %tp.topic, partition = tp.partition, %error, "cannot open the partition; it stays idle until the next rebalance");
+                return;
+            }
+        };
+        let identity = PartitionIdentity {
+            topic: tp.topic.as_str().into(),
+            partition: tp.partition,
+            group_id: Some(Arc::clone(&self.group_id)),
+            listener_id: Arc::clone(&self.settings.listener_id),
+        };
+        let worker = spawn_partition_worker(
+            identity,
+            position,
+            self.settings.worker,
+            PartitionFetcher::new(client, self.settings.fetch),
+            Arc::new(committer),
+            self.settings.error_handler.clone(),
+            self.dispatch.clone(),
+        );
+        // Hold the workers lock while reading the pause state so a concurrent pause() either
+        // sees this worker or is seen by it.
+        let mut workers = self.workers.lock().expect("workers lock");
+        if self.paused.lock().expect("paused lock").contains(&tp) {
+            worker.pause();
+        }
+        tracing::info!(group = %self.group_id, topic = %tp.topic, partition = tp.partition, position, "partition started");
+        workers.insert(tp, worker);
+    }
+
+    /// Stops the workers of `partitions`, each draining and committing, concurrently.
+    async fn stop(&self, partitions: &[TopicPartition]) {
+        let handles: Vec<_> = {
+            let mut workers = self.workers.lock().expect("workers lock");
+            partitions
+                .iter()
+                .filter_map(|tp| workers.remove(tp))
+                .collect()
+        };
+        let stops = handles.into_iter().map(WorkerHandle::stop);
+        for stopped in futures_join_all(stops).await.into_iter().flatten() {
+            if stopped.drain_timed_out {
+                tracing::warn!(group = %self.group_id, committed = stopped.committed, "a handler outlived the drain timeout; its record will be delivered again");
+            }
+        }
+    }
+
+    fn emit(&self, event: ContainerEvent) {
+        // No subscriber is fine: events are for whoever wants them.
+        let _ = self.events.send(event);
+    }
+
+    fn abort(&self, partitions: &[TopicPartition]) {
+        let mut workers = self.workers.lock().expect("workers lock");
+        for tp in partitions {
+            if let Some(worker) = workers.remove(tp) {
+                worker.abort();
+            }
+        }
+    }
+}
+
+/// Awaits every future, concurrently.
+async fn futures_join_all<T: Send + 'static>(
+    futures: impl IntoIterator<Item = impl Future<Output = T> + Send + 'static>,
+) -> Vec<T> {
+    let handles: Vec<_> = futures.into_iter().map(tokio::spawn).collect();
+    let mut results = Vec::with_capacity(handles.len());
+    for handle in handles {
+        if let Ok(result) = handle.await {
+            results.push(result);
+        }
+    }
+    results
+}
+
+struct Rebalance<D>(Arc<Partitions<D>>);
+
+impl<D, Fut, F> RebalanceListener for Rebalance<D>
+where
+    D: Fn(ConsumerRecord, AckEvents) -> Fut + Clone + Send + Sync + 'static,
+    Fut: Future<Output = Result<(), F>> + Send + 'static,
+    F: DeliveryFailure,
+{
+    fn on_partitions_revoked<'a>(
+        &'a self,
+        partitions: &'a [TopicPartition],
+        _committer: &'a OffsetCommitter,
+    ) -> BoxFuture<'a, ()> {
+        Box::pin(async move {
+            tracing::info!(group = %self.0.group_id, ?partitions, "partitions revoked: draining and committing");
+            self.0.stop(partitions).await;
+            self.0.emit(ContainerEvent::PartitionsRevoked {
+                listener: self.0.settings.listener_id.to_string(),
+                partitions: partitions.to_vec(),
+            });
+        })
+    }
+
+    fn on_partitions_lost<'a>(&'a self, partitions: &'a [TopicPartition]) -> BoxFuture<'a, ()> {
+        Box::pin(async move {
+            tracing::warn!(group = %self.0.group_id, ?partitions, "partitions lost: stopping without commit");
+            self.0.abort(partitions);
+            self.0.emit(ContainerEvent::PartitionsLost {
+                listener: self.0.settings.listener_id.to_string(),
+                partitions: partitions.to_vec(),
+            });
+        })
+    }
+}
+
+/// Steering of a member's partitions, implemented by its partition set.
+trait Steer: Send + Sync {
+    fn set_paused(&self, tp: &TopicPartition, paused: bool);
+    fn seek(&self, tp: &TopicPartition, target: SeekTo);
+}
+
+impl<D: Send + Sync + 'static> Steer for Partitions<D> {
+    fn set_paused(&self, tp: &TopicPartition, pause: bool) {
+        // Same lock order as `start`: workers, then paused.
+        let workers = self.workers.lock().expect("workers lock");
+        let mut paused = self.paused.lock().expect("paused lock");
+        if pause {
+            paused.insert(tp.clone());
+        } else {
+            paused.remove(tp);
+        }
+        if let Some(worker) = workers.get(tp) {
+            if pause {
+                worker.pause()
+            } else {
+                worker.resume()
+            }
+        }
+    }
+
+    fn seek(&self, tp: &TopicPartition, target: SeekTo) {
+        if let Some(worker) = self.workers.lock().expect("workers lock").get(tp) {
+            worker.seek(target);
+        }
+    }
+}
+
+/// A control handle on a running member: pause, resume and seek per partition.
+#[derive(Clone)]
+pub struct MemberControl(Arc<dyn Steer>);
+
+impl std::fmt::Debug for MemberControl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MemberControl").finish_non_exhaustive()
+    }
+}
+
+impl MemberControl {
+    /// Stops fetching `tp`; stays paused across rebalances while the member keeps it.
+    pub fn pause(&self, tp: &TopicPartition) {
+        self.0.set_paused(tp, true)
+    }
+
+    /// Resumes `tp`.
+    pub fn resume(&self, tp: &TopicPartition) {
+        self.0.set_paused(tp, false)
+    }
+
+    /// Moves `tp`'s position.
+    pub fn seek(&self, tp: &TopicPartition, target: SeekTo) {
+        self.0.seek(tp, target)
+    }
+}
+
+/// What a member shares with the rest of the application.
+#[derive(Debug, Clone)]
+pub struct MemberEnvironment {
+    /// The data-plane client partitions are fetched with.
+    pub data_plane: Arc<rskafka::client::Client>,
+    /// Cancelled to shut the member down.
+    pub shutdown: CancellationToken,
+    /// Where assignment changes and errors are reported.
+    pub events: tokio::sync::broadcast::Sender<ContainerEvent>,
+}
+
+/// Runs one group member until `shutdown` is cancelled, then closes it: every worker drains
+/// and commits, and the member leaves the group.
+pub async fn run_member<D, Fut, F>(
+    member: GroupMember,
+    topics: Vec<String>,
+    settings: MemberSettings,
+    dispatch: D,
+    environment: MemberEnvironment,
+    control: tokio::sync::oneshot::Sender<MemberControl>,
+) -> Result<(), GroupError>
+where
+    D: Fn(ConsumerRecord, AckEvents) -> Fut + Clone + Send + Sync + 'static,
+    Fut: Future<Output = Result<(), F>> + Send + 'static,
+    F: DeliveryFailure,
+{
+    let MemberEnvironment {
+        data_plane,
+        shutdown,
+        events,
+    } = environment;
+    let partitions = Arc::new(Partitions {
+        group_id: member.group_id().into(),
+        events,
+        settings: settings.clone(),
+        data_plane,
+        dispatch,
+        workers: Mutex::new(HashMap::new()),
+        paused: Mutex::new(HashSet::new()),
+    });
+    let _ = control.send(MemberControl(partitions.clone()));
+    let mut member = member.with_listener(Rebalance(Arc::clone(&partitions)));
+    member.subscribe(topics);
+    let poll_wait = settings
+        .poll_timeout
+        .clamp(Duration::from_millis(10), Duration::from_millis(500));
+    while !shutdown.is_cancelled() {
+        let change = match member.poll_timeout(poll_wait).await {
+            Ok(change) => change,
+            Err(error) => {
+                let poll_interval_exceeded =
+                    matches!(error, GroupError::MaxPollIntervalExceeded { .. });
+                tracing::warn!(group = %partitions.group_id, %error, "group poll failed; rejoining");
+                partitions.emit(ContainerEvent::ConsumerError {
+                    listener: settings.listener_id.to_string(),
+                    message: error.to_string(),
+                    poll_interval_exceeded,
+                });
+                if poll_interval_exceeded {
+                    continue;
+                }
+                tokio::select! {
+                    _ = shutdown.cancelled() => break,
+                    _ = tokio::time::sleep(Duration::from_millis(500)) => continue,
+                }
+            }
+        };
+        let Some(change) = change else { continue };
+        if change.assigned.is_empty() {
+            continue;
+        }
+        match member.starting_offsets(&change.assigned).await {
+            Ok(positions) => {
+                let committer = member.committer();
+                for (tp, position) in positions {
+                    partitions.start(tp, position, committer.clone()).await;
+                }
+                partitions.emit(ContainerEvent::PartitionsAssigned {
+                    listener: settings.listener_id.to_string(),
+                    partitions: change.assigned.clone(),
+                });
+            }
+            Err(error) => {
+                // Without a starting position nothing may be consumed (auto.offset.reset=none
+                // with no committed offset): report it; the partitions stay idle.
+                tracing::error!(group = %partitions.group_id, %error, "cannot resolve starting offsets");
+                partitions.emit(ContainerEvent::ConsumerError {
+                    listener: settings.listener_id.to_string(),
+                    message: error.to_string(),
+                    poll_interval_exceeded: false,
+                });
+            }
+        }
+    }
+    member.close().await
+}
