@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use bytes::{Buf, BufMut, Bytes, BytesMut};
+use bytes::{BufMut, Bytes, BytesMut};
 use kafka_protocol::messages::{ApiKey, ApiVersionsRequest, ApiVersionsResponse, RequestHeader};
 use kafka_protocol::protocol::{Decodable, Encodable, HeaderVersion, Request, StrBytes};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -265,12 +265,11 @@ impl BrokerConnection {
             version,
             reason,
         };
-        // The correlation id was consumed by the reader; skip tagged fields of a v1 header.
-        if R::Response::header_version(version) >= 1 {
-            kafka_protocol::messages::ResponseHeader::decode(&mut body, 1)
-                .map(drop)
-                .map_err(|e| decode_error(e.to_string()))?;
-        }
+        kafka_protocol::messages::ResponseHeader::decode(
+            &mut body,
+            R::Response::header_version(version),
+        )
+        .map_err(|e| decode_error(e.to_string()))?;
         let response =
             R::Response::decode(&mut body, version).map_err(|e| decode_error(e.to_string()))?;
         Ok(response)
@@ -365,7 +364,7 @@ async fn write_requests(
     }
 }
 
-/// Reads response frames and hands each body (after the correlation id) to its waiter. Any
+/// Reads response frames and hands each (header and body) to its waiter. Any
 /// framing error ends the connection: every waiter then sees it closed.
 async fn read_responses(
     mut read_half: tokio::net::tcp::OwnedReadHalf,
@@ -385,8 +384,9 @@ async fn read_responses(
                 })?;
             let mut frame = BytesMut::zeroed(size);
             read_half.read_exact(&mut frame).await?;
-            let mut frame = frame.freeze();
-            let correlation_id = frame.get_i32();
+            let frame = frame.freeze();
+            // Peek only: the caller decodes the whole response header, whose version it knows.
+            let correlation_id = i32::from_be_bytes([frame[0], frame[1], frame[2], frame[3]]);
             let waiter = pending
                 .lock()
                 .expect("pending lock")
