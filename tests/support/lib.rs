@@ -54,14 +54,19 @@ where
 pub struct TestKafka {
     bootstrap: String,
     connection: kafka_listener::client::ConnectionConfig,
+    /// The embedded broker, when not on real Kafka; dropping it stops the broker.
+    embedded: Option<kafka_listener::embedded::EmbeddedKafka>,
 }
 
 impl TestKafka {
     /// Connects to real Kafka if [`BOOTSTRAP_ENV`] is set, else starts an embedded broker.
     pub async fn start() -> Self {
-        let bootstrap = match real_kafka_bootstrap() {
-            Some(bootstrap) => bootstrap,
-            None => start_embedded().await,
+        let (bootstrap, embedded) = match real_kafka_bootstrap() {
+            Some(bootstrap) => (bootstrap, None),
+            None => {
+                let kafka = start_embedded().await;
+                (kafka.bootstrap(), Some(kafka))
+            }
         };
         let connection = kafka_listener::client::ConnectionConfig::new([bootstrap.as_str()])
             .client_id("kafka-listener-tests")
@@ -69,7 +74,13 @@ impl TestKafka {
         Self {
             bootstrap,
             connection,
+            embedded,
         }
+    }
+
+    /// The embedded broker, when the tests run against it (for its test helpers).
+    pub fn embedded(&self) -> Option<&kafka_listener::embedded::EmbeddedKafka> {
+        self.embedded.as_ref()
     }
 
     /// `true` when this is a real cluster rather than the embedded broker.
@@ -117,6 +128,6 @@ impl TestKafka {
     }
 }
 
-async fn start_embedded() -> String {
-    panic!("the embedded broker is not built yet: set {BOOTSTRAP_ENV} to run against real Kafka")
+async fn start_embedded() -> kafka_listener::embedded::EmbeddedKafka {
+    kafka_listener::embedded::EmbeddedKafka::start().await
 }

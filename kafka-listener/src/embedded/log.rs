@@ -1,0 +1,293 @@
+//! One partition's log: record batches kept byte-for-byte as producers sent them (compressed
+//! batches stay compressed), with only the base offset rewritten on append, as Kafka does.
+
+use std::sync::Mutex;
+
+use bytes::{Bytes, BytesMut};
+use tokio::sync::Notify;
+
+use super::codes;
+
+/// Offsets inside a v2 record batch header (Kafka's `DefaultRecordBatch`).
+const BASE_OFFSET: usize = 0;
+const BATCH_LENGTH: usize = 8;
+const PARTITION_LEADER_EPOCH: usize = 12;
+const MAGIC: usize = 16;
+const LAST_OFFSET_DELTA: usize = 23;
+const MAX_TIMESTAMP: usize = 35;
+const RECORD_COUNT: usize = 57;
+/// Size of the v2 batch header; a batch is at least this long.
+const BATCH_HEADER_LEN: usize = 61;
+/// Bytes before `batchLength` counts: baseOffset (8) + batchLength (4).
+const LOG_OVERHEAD: usize = 12;
+
+/// Why a produced record set was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum AppendError {
+    /// Not a sequence of well-formed v2 batches.
+    Corrupt,
+    /// A batch in an old message format (magic 0 or 1).
+    OldMessageFormat,
+}
+
+impl AppendError {
+    pub(crate) fn code(self) -> i16 {
+        match self {
+            AppendError::Corrupt => codes::CORRUPT_MESSAGE,
+            AppendError::OldMessageFormat => codes::UNSUPPORTED_FOR_MESSAGE_FORMAT,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+struct StoredBatch {
+    base_offset: i64,
+    last_offset: i64,
+    max_timestamp: i64,
+    bytes: Bytes,
+}
+
+#[derive(Debug, Default)]
+struct LogState {
+    batches: Vec<StoredBatch>,
+    next_offset: i64,
+    log_start_offset: i64,
+}
+
+/// What a fetch read from one partition.
+#[derive(Debug, Clone)]
+pub(crate) struct FetchedRecords {
+    pub(crate) records: Bytes,
+    pub(crate) high_watermark: i64,
+    pub(crate) log_start_offset: i64,
+}
+
+/// An in-memory partition log. Appends wake every fetch waiting on [`PartitionLog::appended`].
+#[derive(Debug, Default)]
+pub(crate) struct PartitionLog {
+    state: Mutex<LogState>,
+    appended: Notify,
+}
+
+/// A v2 batch found in a produced record set.
+struct ParsedBatch {
+    start: usize,
+    len: usize,
+    last_offset_delta: i64,
+    max_timestamp: i64,
+}
+
+fn read_i32(bytes: &[u8], at: usize) -> i32 {
+    i32::from_be_bytes(bytes[at..at + 4].try_into().expect("4 bytes"))
+}
+
+fn read_i64(bytes: &[u8], at: usize) -> i64 {
+    i64::from_be_bytes(bytes[at..at + 8].try_into().expect("8 bytes"))
+}
+
+/// Splits a produced record set into v2 batches, refusing anything malformed.
+fn parse_batches(records: &[u8]) -> Result<Vec<ParsedBatch>, AppendError> {
+    let mut batches = Vec::new();
+    let mut at = 0;
+    while at < records.len() {
+        if records.len() - at < BATCH_HEADER_LEN {
+            return Err(AppendError::Corrupt);
+        }
+        let magic = records[at + MAGIC];
+        if magic < 2 {
+            return Err(AppendError::OldMessageFormat);
+        }
+        if magic != 2 {
+            return Err(AppendError::Corrupt);
+        }
+        let batch_length = read_i32(records, at + BATCH_LENGTH);
+        let len = usize::try_from(batch_length)
+            .ok()
+            .and_then(|l| l.checked_add(LOG_OVERHEAD))
+            .filter(|&l| l >= BATCH_HEADER_LEN && l <= records.len() - at)
+            .ok_or(AppendError::Corrupt)?;
+        let last_offset_delta = read_i32(records, at + LAST_OFFSET_DELTA);
+        let record_count = read_i32(records, at + RECORD_COUNT);
+        if last_offset_delta < 0 || record_count < 0 {
+            return Err(AppendError::Corrupt);
+        }
+        batches.push(ParsedBatch {
+            start: at,
+            len,
+            last_offset_delta: i64::from(last_offset_delta),
+            max_timestamp: read_i64(records, at + MAX_TIMESTAMP),
+        });
+        at += len;
+    }
+    if batches.is_empty() {
+        return Err(AppendError::Corrupt);
+    }
+    Ok(batches)
+}
+
+impl PartitionLog {
+    /// Appends a produced record set, assigning offsets; returns the first batch's base offset.
+    pub(crate) fn append(&self, records: &[u8]) -> Result<i64, AppendError> {
+        let parsed = parse_batches(records)?;
+        let first_offset;
+        {
+            let mut state = self.state.lock().expect("log lock");
+            first_offset = state.next_offset;
+            for batch in parsed {
+                let mut bytes = BytesMut::from(&records[batch.start..batch.start + batch.len]);
+                let base_offset = state.next_offset;
+                // baseOffset and partitionLeaderEpoch lie outside the CRC, so rewriting them keeps
+                // the batch valid; everything else stays as the producer sent it.
+                bytes[BASE_OFFSET..BASE_OFFSET + 8].copy_from_slice(&base_offset.to_be_bytes());
+                bytes[PARTITION_LEADER_EPOCH..PARTITION_LEADER_EPOCH + 4]
+                    .copy_from_slice(&0i32.to_be_bytes());
+                let last_offset = base_offset + batch.last_offset_delta;
+                state.batches.push(StoredBatch {
+                    base_offset,
+                    last_offset,
+                    max_timestamp: batch.max_timestamp,
+                    bytes: bytes.freeze(),
+                });
+                state.next_offset = last_offset + 1;
+            }
+        }
+        self.appended.notify_waiters();
+        Ok(first_offset)
+    }
+
+    /// The offset the next appended record gets (the high watermark: every append is committed).
+    pub(crate) fn high_watermark(&self) -> i64 {
+        self.state.lock().expect("log lock").next_offset
+    }
+
+    /// The first offset still in the log.
+    pub(crate) fn log_start_offset(&self) -> i64 {
+        self.state.lock().expect("log lock").log_start_offset
+    }
+
+    /// Whole batches from the one holding `offset` on, at most `max_bytes` of them unless the
+    /// first batch alone is larger and `allow_oversized_first` is set (Kafka returns it so
+    /// consumers always make progress). `None` when `offset` is outside the log.
+    pub(crate) fn read(
+        &self,
+        offset: i64,
+        max_bytes: usize,
+        allow_oversized_first: bool,
+    ) -> Option<FetchedRecords> {
+        let state = self.state.lock().expect("log lock");
+        if offset < state.log_start_offset || offset > state.next_offset {
+            return None;
+        }
+        let first = state.batches.partition_point(|b| b.last_offset < offset);
+        let mut out = BytesMut::new();
+        for batch in &state.batches[first..] {
+            let fits = out.len() + batch.bytes.len() <= max_bytes;
+            if !(fits || (out.is_empty() && allow_oversized_first)) {
+                break;
+            }
+            out.extend_from_slice(&batch.bytes);
+        }
+        Some(FetchedRecords {
+            records: out.freeze(),
+            high_watermark: state.next_offset,
+            log_start_offset: state.log_start_offset,
+        })
+    }
+
+    /// The earliest offset whose batch holds a timestamp at or after `timestamp`, with that
+    /// batch's max timestamp; `None` when no batch does (Kafka then answers offset -1).
+    pub(crate) fn offset_for_timestamp(&self, timestamp: i64) -> Option<(i64, i64)> {
+        let state = self.state.lock().expect("log lock");
+        state
+            .batches
+            .iter()
+            .find(|b| b.max_timestamp >= timestamp)
+            .map(|b| (b.base_offset.max(state.log_start_offset), b.max_timestamp))
+    }
+
+    /// The offset and timestamp of the batch with the largest timestamp (ListOffsets -3).
+    pub(crate) fn max_timestamp(&self) -> Option<(i64, i64)> {
+        let state = self.state.lock().expect("log lock");
+        let mut best: Option<&StoredBatch> = None;
+        for b in &state.batches {
+            if best.is_none_or(|x| b.max_timestamp > x.max_timestamp) {
+                best = Some(b);
+            }
+        }
+        best.map(|b| (b.last_offset, b.max_timestamp))
+    }
+
+    /// Resolves when the next append happens. Create it before checking the log, so an append
+    /// in between is not missed.
+    pub(crate) fn appended(&self) -> tokio::sync::futures::Notified<'_> {
+        self.appended.notified()
+    }
+
+    /// Wakes every waiting fetch (topic deleted, broker shutting down).
+    pub(crate) fn wake_all(&self) {
+        self.appended.notify_waiters();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A minimal v2 batch header with `count` records and the given max timestamp (the records
+    /// themselves are not parsed by the log, so the body is opaque filler).
+    pub(crate) fn batch(count: i32, max_timestamp: i64, body_len: usize) -> Vec<u8> {
+        let mut b = vec![0u8; BATCH_HEADER_LEN + body_len];
+        let batch_length = (b.len() - LOG_OVERHEAD) as i32;
+        b[BATCH_LENGTH..BATCH_LENGTH + 4].copy_from_slice(&batch_length.to_be_bytes());
+        b[MAGIC] = 2;
+        b[LAST_OFFSET_DELTA..LAST_OFFSET_DELTA + 4].copy_from_slice(&(count - 1).to_be_bytes());
+        b[MAX_TIMESTAMP..MAX_TIMESTAMP + 8].copy_from_slice(&max_timestamp.to_be_bytes());
+        b[RECORD_COUNT..RECORD_COUNT + 4].copy_from_slice(&count.to_be_bytes());
+        b
+    }
+
+    #[test]
+    fn appends_assign_consecutive_base_offsets() {
+        let log = PartitionLog::default();
+        assert_eq!(log.append(&batch(3, 10, 5)), Ok(0));
+        assert_eq!(log.append(&batch(2, 20, 5)), Ok(3));
+        assert_eq!(log.high_watermark(), 5);
+        let read = log.read(4, 1 << 20, true).expect("in range");
+        assert_eq!(read_i64(&read.records, BASE_OFFSET), 3);
+    }
+
+    #[test]
+    fn malformed_record_sets_are_refused() {
+        let log = PartitionLog::default();
+        assert_eq!(log.append(&[1, 2, 3]), Err(AppendError::Corrupt));
+        let mut old = batch(1, 0, 0);
+        old[MAGIC] = 1;
+        assert_eq!(log.append(&old), Err(AppendError::OldMessageFormat));
+        let mut truncated = batch(1, 0, 10);
+        truncated.truncate(BATCH_HEADER_LEN + 2);
+        assert_eq!(log.append(&truncated), Err(AppendError::Corrupt));
+        assert_eq!(log.high_watermark(), 0);
+    }
+
+    #[test]
+    fn reads_stop_at_max_bytes_but_return_one_oversized_batch() {
+        let log = PartitionLog::default();
+        log.append(&batch(1, 0, 100)).unwrap();
+        log.append(&batch(1, 0, 100)).unwrap();
+        let one = log.read(0, 10, true).unwrap();
+        assert_eq!(one.records.len(), BATCH_HEADER_LEN + 100);
+        assert!(log.read(0, 10, false).unwrap().records.is_empty());
+        assert!(log.read(3, 10, true).is_none());
+    }
+
+    #[test]
+    fn timestamps_find_the_first_batch_at_or_after() {
+        let log = PartitionLog::default();
+        log.append(&batch(2, 100, 0)).unwrap();
+        log.append(&batch(2, 200, 0)).unwrap();
+        assert_eq!(log.offset_for_timestamp(150), Some((2, 200)));
+        assert_eq!(log.offset_for_timestamp(50), Some((0, 100)));
+        assert_eq!(log.offset_for_timestamp(250), None);
+        assert_eq!(log.max_timestamp(), Some((3, 200)));
+    }
+}

@@ -1,0 +1,131 @@
+//! Accept loops and connections: length-prefixed frames in, one response per request out, in
+//! order (Kafka handles one request per connection at a time). A bad frame closes only its own
+//! connection.
+
+use std::net::SocketAddr;
+
+use bytes::BytesMut;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use super::api;
+use super::cluster::BrokerContext;
+use super::codes;
+use super::wire::{self, RequestDecodeError, MAX_REQUEST_BYTES};
+use kafka_protocol::messages::{ApiKey, ResponseKind};
+
+/// Accepts connections for one broker until cancelled.
+pub(crate) async fn accept_loop(
+    listener: TcpListener,
+    ctx: BrokerContext,
+    tasks: TaskTracker,
+    cancel: CancellationToken,
+) {
+    loop {
+        let accepted = tokio::select! {
+            _ = cancel.cancelled() => return,
+            accepted = listener.accept() => accepted,
+        };
+        match accepted {
+            Ok((stream, peer)) => {
+                let _ = stream.set_nodelay(true);
+                let ctx = ctx.clone();
+                let cancel = cancel.clone();
+                tasks.spawn(async move {
+                    tokio::select! {
+                        _ = cancel.cancelled() => {}
+                        result = serve_connection(stream, peer, &ctx) => {
+                            if let Err(error) = result {
+                                tracing::warn!(broker = ctx.node_id, %peer, %error, "closing client connection");
+                            }
+                        }
+                    }
+                });
+            }
+            Err(error) => {
+                tracing::warn!(broker = ctx.node_id, %error, "accept failed");
+                tokio::task::yield_now().await;
+            }
+        }
+    }
+}
+
+/// Why a connection was closed.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum ConnectionClosed {
+    #[error("I/O error: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("invalid request size {0} (must be 1..={MAX_REQUEST_BYTES})")]
+    BadSize(i32),
+    #[error(transparent)]
+    Request(#[from] RequestDecodeError),
+    #[error("cannot encode {api:?} v{version} response: {reason}")]
+    Encode {
+        api: ApiKey,
+        version: i16,
+        reason: String,
+    },
+}
+
+async fn serve_connection(
+    mut stream: TcpStream,
+    peer: SocketAddr,
+    ctx: &BrokerContext,
+) -> Result<(), ConnectionClosed> {
+    tracing::debug!(broker = ctx.node_id, %peer, "client connected");
+    let client_host = peer.ip().to_string();
+    loop {
+        let size = match stream.read_i32().await {
+            Ok(size) => size,
+            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(()),
+            Err(e) => return Err(e.into()),
+        };
+        let len = usize::try_from(size)
+            .ok()
+            .filter(|s| (1..=MAX_REQUEST_BYTES).contains(s))
+            .ok_or(ConnectionClosed::BadSize(size))?;
+        let mut frame = BytesMut::zeroed(len);
+        stream.read_exact(&mut frame).await?;
+        let request = match wire::decode_request(&frame) {
+            Ok(request) => request,
+            Err(RequestDecodeError::UnsupportedApiVersionsVersion { correlation_id, .. }) => {
+                // Kafka answers in v0 with the versions it has, so the client can retry.
+                let response: ResponseKind = api::api_versions(codes::UNSUPPORTED_VERSION).into();
+                let out = wire::encode_response(ApiKey::ApiVersions, 0, correlation_id, &response)
+                    .map_err(|e| ConnectionClosed::Encode {
+                        api: ApiKey::ApiVersions,
+                        version: 0,
+                        reason: e.to_string(),
+                    })?;
+                stream.write_all(&out).await?;
+                continue;
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let (api, version, correlation_id) = (
+            request.api,
+            request.header.request_api_version,
+            request.header.correlation_id,
+        );
+        tracing::trace!(
+            broker = ctx.node_id,
+            ?api,
+            version,
+            correlation_id,
+            "request"
+        );
+        if let Some(response) = api::handle(ctx, request, &client_host).await {
+            let out =
+                wire::encode_response(api, version, correlation_id, &response).map_err(|e| {
+                    ConnectionClosed::Encode {
+                        api,
+                        version,
+                        reason: e.to_string(),
+                    }
+                })?;
+            stream.write_all(&out).await?;
+        }
+    }
+}
