@@ -307,10 +307,17 @@ pub fn join_request(
         )
 }
 
+/// JoinGroup, retried while the coordinator is still loading or moving (as clients do: Kafka
+/// answers NOT_COORDINATOR for a moment after creating `__consumer_offsets`).
 pub async fn join_raw(conn: &BrokerConnection, request: JoinGroupRequest) -> JoinGroupResponse {
-    conn.send_version(request, 9, Duration::from_secs(60))
-        .await
-        .expect("join")
+    poll_until("a coordinator that accepts JoinGroup", || async {
+        let response = conn
+            .send_version(request.clone(), 9, Duration::from_secs(60))
+            .await
+            .expect("join");
+        (![14, 15, 16].contains(&response.error_code)).then_some(response)
+    })
+    .await
 }
 
 /// Joins as a new dynamic member, answering MEMBER_ID_REQUIRED with the id given.
@@ -343,6 +350,7 @@ pub async fn join_new(
     .await
 }
 
+/// SyncGroup v5 of a group using protocol `range`.
 pub async fn sync(
     conn: &BrokerConnection,
     group: &str,
@@ -350,11 +358,24 @@ pub async fn sync(
     member_id: &str,
     assignments: &[(&str, &str)],
 ) -> SyncGroupResponse {
+    sync_with(conn, group, generation, member_id, "range", assignments).await
+}
+
+/// SyncGroup v5, which requires the protocol type and name.
+pub async fn sync_with(
+    conn: &BrokerConnection,
+    group: &str,
+    generation: i32,
+    member_id: &str,
+    protocol: &str,
+    assignments: &[(&str, &str)],
+) -> SyncGroupResponse {
     let request = SyncGroupRequest::default()
         .with_group_id(GroupId(s(group)))
         .with_generation_id(generation)
         .with_member_id(s(member_id))
         .with_protocol_type(Some(s("consumer")))
+        .with_protocol_name(Some(s(protocol)))
         .with_assignments(
             assignments
                 .iter()

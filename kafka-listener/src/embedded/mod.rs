@@ -35,3 +35,6 @@ mod topics;
 pub mod wire;
 
 pub use handle::{ConsumedRecord, EmbeddedKafka, EmbeddedKafkaBuilder, EmbeddedKafkaError};
+
+#[cfg(test)]
+mod tests;

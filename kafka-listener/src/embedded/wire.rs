@@ -11,7 +11,7 @@ pub const MAX_REQUEST_BYTES: usize = 100 * 1024 * 1024;
 /// The APIs the embedded broker implements, each with the version range it serves. Every
 /// version in a range is handled (the codec covers it; version-dependent semantics such as
 /// topic ids, batched groups and MEMBER_ID_REQUIRED are implemented in the handlers).
-pub(crate) const SUPPORTED_APIS: &[(ApiKey, i16, i16)] = &[
+pub const SUPPORTED_APIS: &[(ApiKey, i16, i16)] = &[
     (ApiKey::Produce, 3, 13),
     (ApiKey::Fetch, 4, 18),
     (ApiKey::ListOffsets, 1, 10),

@@ -15,10 +15,10 @@ use kafka_protocol::messages::metadata_response::{
     MetadataResponseBroker, MetadataResponsePartition, MetadataResponseTopic,
 };
 use kafka_protocol::messages::{
-    ApiVersionsResponse, BrokerId, CreatePartitionsRequest, CreatePartitionsResponse,
-    CreateTopicsRequest, CreateTopicsResponse, DeleteTopicsRequest, DeleteTopicsResponse,
-    DescribeConfigsRequest, DescribeConfigsResponse, InitProducerIdRequest, InitProducerIdResponse,
-    MetadataRequest, MetadataResponse, ProducerId, TopicName,
+    ApiVersionsRequest, ApiVersionsResponse, BrokerId, CreatePartitionsRequest,
+    CreatePartitionsResponse, CreateTopicsRequest, CreateTopicsResponse, DeleteTopicsRequest,
+    DeleteTopicsResponse, DescribeConfigsRequest, DescribeConfigsResponse, InitProducerIdRequest,
+    InitProducerIdResponse, MetadataRequest, MetadataResponse, ProducerId, TopicName,
 };
 use kafka_protocol::protocol::StrBytes;
 
@@ -30,6 +30,37 @@ use crate::embedded::wire::SUPPORTED_APIS;
 
 /// Kafka reports "authorized operations not requested" as `Integer.MIN_VALUE`.
 const AUTHORIZED_OPERATIONS_OMITTED: i32 = i32::MIN;
+
+/// Kafka's rule for `client_software_name` / `client_software_version` (ApiVersions v3+).
+fn valid_software_field(value: &str) -> bool {
+    let bytes = value.as_bytes();
+    let edge = |b: &u8| b.is_ascii_alphanumeric();
+    match (bytes.first(), bytes.last()) {
+        (Some(first), Some(last)) => {
+            edge(first)
+                && edge(last)
+                && bytes
+                    .iter()
+                    .all(|b| b.is_ascii_alphanumeric() || *b == b'-' || *b == b'.')
+        }
+        _ => false,
+    }
+}
+
+/// ApiVersions; v3+ requests must name the client software as Kafka requires, or get
+/// INVALID_REQUEST without a version list (as Kafka answers).
+pub(crate) fn api_versions_request(
+    request: &ApiVersionsRequest,
+    version: i16,
+) -> ApiVersionsResponse {
+    if version >= 3
+        && !(valid_software_field(request.client_software_name.as_str())
+            && valid_software_field(request.client_software_version.as_str()))
+    {
+        return ApiVersionsResponse::default().with_error_code(codes::INVALID_REQUEST);
+    }
+    api_versions(codes::NONE)
+}
 
 /// ApiVersions: exactly the APIs and versions the broker implements.
 pub(crate) fn api_versions(error_code: i16) -> ApiVersionsResponse {
@@ -69,7 +100,8 @@ fn topic_metadata(ctx: &BrokerContext, topic: &Topic) -> MetadataResponseTopic {
 }
 
 /// Metadata. Missing topics are auto-created when both the request (v4+) and the broker allow
-/// it; like Kafka, the creating request answers LEADER_NOT_AVAILABLE and the next one sees it.
+/// it. Like Kafka 4.x, the creating request still answers UNKNOWN_TOPIC_OR_PARTITION; the topic
+/// appears from the next request on.
 pub(crate) fn metadata(
     ctx: &BrokerContext,
     request: MetadataRequest,
@@ -128,15 +160,15 @@ pub(crate) fn metadata(
                 ) {
                     Ok(topic) => {
                         tracing::info!(topic = %topic.name, "auto-created topic");
-                        missing
-                            .with_error_code(codes::LEADER_NOT_AVAILABLE)
-                            .with_topic_id(topic.id)
+                        missing.with_error_code(codes::UNKNOWN_TOPIC_OR_PARTITION)
                     }
                     Err((codes::TOPIC_ALREADY_EXISTS, _)) => registry
                         .get(name.as_str())
                         .map(|t| topic_metadata(ctx, &t))
                         .unwrap_or_else(|| {
-                            missing.clone().with_error_code(codes::LEADER_NOT_AVAILABLE)
+                            missing
+                                .clone()
+                                .with_error_code(codes::UNKNOWN_TOPIC_OR_PARTITION)
                         }),
                     Err((code, _)) => missing.with_error_code(code),
                 }
@@ -262,6 +294,23 @@ pub(crate) fn create_partitions(
         .into_iter()
         .map(|t| {
             let result = CreatePartitionsTopicResult::default().with_name(t.name.clone());
+            let current = ctx
+                .cluster
+                .topics
+                .get(t.name.as_str())
+                .map(|topic| topic.partition_count());
+            // Explicit replica assignments must cover exactly the new partitions.
+            if let (Some(assignments), Some(current)) = (&t.assignments, current) {
+                if assignments.len() as i32 != t.count - current {
+                    return result
+                        .with_error_code(codes::INVALID_REPLICA_ASSIGNMENT)
+                        .with_error_message(Some(sb(&format!(
+                        "Increasing the number of partitions by {} but {} assignments provided.",
+                        t.count - current,
+                        assignments.len()
+                    ))));
+                }
+            }
             match ctx
                 .cluster
                 .topics

@@ -101,9 +101,14 @@ pub(crate) async fn join_group(
 pub(crate) async fn sync_group(
     ctx: &BrokerContext,
     request: SyncGroupRequest,
+    version: i16,
 ) -> SyncGroupResponse {
     if !is_coordinator(ctx, request.group_id.as_str()) {
         return SyncGroupResponse::default().with_error_code(codes::NOT_COORDINATOR);
+    }
+    // From v5 Kafka requires both (SyncGroupRequest.areMandatoryProtocolTypeAndNamePresent).
+    if version >= 5 && (request.protocol_type.is_none() || request.protocol_name.is_none()) {
+        return SyncGroupResponse::default().with_error_code(codes::INCONSISTENT_GROUP_PROTOCOL);
     }
     ctx.cluster.coordinator.sync(request).await
 }

@@ -29,7 +29,7 @@ pub(crate) async fn handle(
         client_host: format!("/{client_host}"),
     };
     let response: ResponseKind = match request.body {
-        RequestKind::ApiVersions(_) => admin::api_versions(0).into(),
+        RequestKind::ApiVersions(r) => admin::api_versions_request(&r, version).into(),
         RequestKind::Metadata(r) => admin::metadata(ctx, r, version).into(),
         RequestKind::CreateTopics(r) => admin::create_topics(ctx, r).into(),
         RequestKind::DeleteTopics(r) => admin::delete_topics(ctx, r, version).into(),
@@ -42,7 +42,7 @@ pub(crate) async fn handle(
         RequestKind::OffsetForLeaderEpoch(r) => data::offset_for_leader_epoch(ctx, r).into(),
         RequestKind::FindCoordinator(r) => groups::find_coordinator(ctx, r, version).into(),
         RequestKind::JoinGroup(r) => groups::join_group(ctx, r, version, client).await.into(),
-        RequestKind::SyncGroup(r) => groups::sync_group(ctx, r).await.into(),
+        RequestKind::SyncGroup(r) => groups::sync_group(ctx, r, version).await.into(),
         RequestKind::Heartbeat(r) => groups::heartbeat(ctx, r).into(),
         RequestKind::LeaveGroup(r) => groups::leave_group(ctx, r, version).into(),
         RequestKind::OffsetCommit(r) => groups::offset_commit(ctx, r, version).into(),

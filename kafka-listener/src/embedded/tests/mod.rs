@@ -1,0 +1,6 @@
+//! Tests of the broker as a whole: bad input on the wire, the request decoder under mutated
+//! input, several brokers.
+
+mod bad_input;
+mod decoder_mutations;
+mod multi_broker;
