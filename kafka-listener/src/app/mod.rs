@@ -6,6 +6,7 @@ mod start;
 mod topics;
 
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 pub use running::RunningApp;
@@ -77,6 +78,20 @@ impl App {
     /// Adds a value handlers can take as `State<T>`.
     pub fn state<T: Send + Sync + 'static>(mut self, value: T) -> Self {
         self.state.insert(value);
+        self
+    }
+
+    /// Adds a value the caller keeps a handle to; handlers take it as `State<T>`.
+    ///
+    /// ```
+    /// use std::sync::{atomic::AtomicU64, Arc};
+    /// let processed = Arc::new(AtomicU64::new(0));
+    /// let app = kafka_listener::App::from_yaml_str("spring.kafka.consumer.group-id: g")
+    ///     .unwrap()
+    ///     .shared_state(Arc::clone(&processed));
+    /// ```
+    pub fn shared_state<T: Send + Sync + 'static>(mut self, value: Arc<T>) -> Self {
+        self.state.insert_arc(value);
         self
     }
 
