@@ -94,7 +94,11 @@ pub(crate) fn parse(attr: TokenStream) -> syn::Result<ListenerArgs> {
     for arg in raw {
         errors.check(args.assign(arg));
     }
-    errors.check(check::check(&args));
+    // Whole-attribute checks only make sense once every argument was understood: after a
+    // misspelled `topic`, "needs topics" would only repeat the first error.
+    if errors.0.is_none() {
+        errors.check(check::check(&args));
+    }
     errors.finish(args)
 }
 

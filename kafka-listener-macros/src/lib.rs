@@ -14,8 +14,50 @@ mod codegen;
 mod signature;
 mod suggest;
 
-/// Declares an `async fn` as a Kafka listener. See the `kafka_listener` crate's documentation
-/// for the attributes and the parameter types a listener can take.
+/// Declares an `async fn` as a Kafka listener (Spring's `@KafkaListener`).
+///
+/// ```
+/// use kafka_listener::{kafka_listener, Acknowledgment, Json, Key};
+///
+/// #[derive(serde::Deserialize)]
+/// struct Order { id: u64 }
+///
+/// #[kafka_listener(topics = ["orders"], group_id = "billing", ack_mode = "MANUAL")]
+/// async fn on_order(order: Json<Order>, key: Key<String>, ack: Acknowledgment)
+///     -> Result<(), std::io::Error>
+/// {
+///     println!("order {} for {}", order.id, *key);
+///     ack.acknowledge();
+///     Ok(())
+/// }
+/// ```
+///
+/// # Attributes
+///
+/// | attribute | value | Spring |
+/// |---|---|---|
+/// | `topics` | `"a"` or `["a", "b"]` | `topics` |
+/// | `topic_pattern` | `"regex"` (not with `topics`) | `topicPattern` |
+/// | `partitions` | `[0, 2]`: manual assignment of each listed topic, no group needed | `topicPartitions` |
+/// | `id` | listener id (default: the fn name); also the group id when `group_id` is absent | `id`, `idIsGroup` |
+/// | `group_id` | consumer group (overrides `spring.kafka.consumer.group-id`) | `groupId` |
+/// | `concurrency` | `3` or `"${…}"` | `concurrency` |
+/// | `auto_startup` | `true`/`false` or `"${…}"` | `autoStartup` |
+/// | `batch` | `true`/`false` (or bare `batch`): one call per poll | `batch` |
+/// | `client_id_prefix` | prefix of the consumers' `client.id` | `clientIdPrefix` |
+/// | `ack_mode` | one of RECORD, BATCH, TIME, COUNT, COUNT_TIME, MANUAL, MANUAL_IMMEDIATE | container `ackMode` |
+/// | `properties` | `("max.poll.records" = "10", …)` | `properties` |
+///
+/// String values may hold `${placeholder}`s; the spec keeps them raw and the runtime resolves
+/// them from the configuration at start.
+///
+/// # Parameters and return type
+///
+/// Each parameter's type must implement `kafka_listener::extract::FromRecord` (record
+/// listeners) or `FromBatch` (batch listeners); `#[header("name")] v: Option<String>` reads one
+/// header. The function returns `()` or `Result<T, E>` with `E` convertible into
+/// `Box<dyn Error + Send + Sync>`; an `Err` goes to the error handler. The function stays
+/// callable as written.
 #[proc_macro_attribute]
 pub fn kafka_listener(attr: TokenStream, item: TokenStream) -> TokenStream {
     expand(attr.into(), item.into()).into()
@@ -58,3 +100,6 @@ fn expand(
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -94,9 +94,9 @@ pub(super) fn check(args: &ListenerArgs) -> syn::Result<()> {
                 errors.push(syn::Error::new(
                     ack_mode.span(),
                     format!(
-                        "`{written}` is not an ack mode{}; use one of {}",
-                        did_you_mean(&normalized, ACK_MODES),
-                        ACK_MODES.join(", ")
+                        "`{written}` is not one of Spring's ack modes ({}){}",
+                        ACK_MODES.join(", "),
+                        did_you_mean(&normalized, ACK_MODES)
                     ),
                 ));
             } else if args.batch && normalized == "RECORD" {

@@ -1,0 +1,8 @@
+use kafka_listener::kafka_listener;
+
+#[kafka_listener(topics = "orders", group_id = "billing")]
+async fn on_order<T: std::fmt::Debug>(order: T) {
+    println!("{order:?}");
+}
+
+fn main() {}
