@@ -57,7 +57,7 @@ pub(crate) fn generate(args: &ListenerArgs, handler: &Handler, function: &ItemFn
     let client_id_prefix = optional(args.client_id_prefix.as_ref());
     let ack_mode = optional(args.ack_mode.as_ref());
     let properties = args.properties.iter().map(|(k, v)| quote!((#k, #v)));
-    let takes_acknowledgment = handler.takes_acknowledgment;
+    let takes_acknowledgment = handler.acknowledgment.is_some();
     quote! {
         #function
 

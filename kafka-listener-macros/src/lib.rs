@@ -81,19 +81,24 @@ fn expand(
     };
     let args = args::parse(attr);
     let handler = signature::analyze(&mut function, args.as_ref().ok().map(|a| a.batch));
-    match (args, handler) {
-        (Ok(args), Ok(handler)) => codegen::generate(&args, &handler, &function),
-        (args, handler) => {
+    let consistent = match (&args, &handler) {
+        (Ok(args), Ok(handler)) => args::check_acknowledgment(args, handler.acknowledgment),
+        _ => Ok(()),
+    };
+    match (args, handler, consistent) {
+        (Ok(args), Ok(handler), Ok(())) => codegen::generate(&args, &handler, &function),
+        (args, handler, consistent) => {
             let mut errors = Vec::new();
             errors.extend(args.err());
             errors.extend(handler.err());
+            errors.extend(consistent.err());
             let error = errors
                 .into_iter()
                 .reduce(|mut all, e| {
                     all.combine(e);
                     all
                 })
-                .expect("at least one of the two failed");
+                .expect("at least one step failed");
             let compile_errors = error.to_compile_error();
             // Keep the function so that code calling it does not add errors of its own.
             quote::quote!(#compile_errors #function)

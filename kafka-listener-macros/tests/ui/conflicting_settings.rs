@@ -15,4 +15,13 @@ async fn on_twice(order: String) {
     println!("{order}");
 }
 
+#[kafka_listener(
+    topics = ["orders", "orders"],
+    partitions = [1, 1],
+    properties("max.poll.records" = 10, "max.poll.records" = 20)
+)]
+async fn on_duplicates(order: String) {
+    println!("{order}");
+}
+
 fn main() {}
