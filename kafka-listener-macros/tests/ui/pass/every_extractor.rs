@@ -73,7 +73,20 @@ async fn on_clicks(
     ack.acknowledge();
 }
 
+mod nested {
+    // Any module, any visibility.
+    use kafka_listener::kafka_listener;
+    #[kafka_listener(topics = "nested", group_id = "g")]
+    pub(crate) async fn on_nested(_value: String) {}
+}
+
 fn main() {
+    // Listeners may also be declared inside a function body.
+    #[kafka_listener(topics = "local", group_id = "g")]
+    async fn on_local(_value: String) {}
+
     // The functions stay callable as written.
     let _ = on_raw(Vec::new());
+    let _ = nested::on_nested(String::new());
+    let _ = on_local(String::new());
 }
