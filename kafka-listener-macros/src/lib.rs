@@ -73,7 +73,7 @@ fn expand(
         Err(_) => {
             let error = syn::Error::new_spanned(
                 &item,
-                "#[kafka_listener] goes on an `async fn` declared at module level",
+                "#[kafka_listener] goes on an `async fn`, not on this item",
             );
             let error = error.to_compile_error();
             return quote::quote!(#error #item);

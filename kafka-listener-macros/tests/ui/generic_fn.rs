@@ -5,4 +5,10 @@ async fn on_order<T: std::fmt::Debug>(order: T) {
     println!("{order:?}");
 }
 
+
+#[kafka_listener(topics = "refunds", group_id = "billing")]
+async fn on_refund(refund: impl std::fmt::Display) {
+    println!("{refund}");
+}
+
 fn main() {}
