@@ -352,3 +352,18 @@ fn spec_accessors_follow_the_declaration() {
         "`fn shop::orders::on_order` (src/orders.rs:12)"
     );
 }
+
+#[test]
+fn a_third_listener_with_the_same_id_is_reported_against_the_first() {
+    let second = ListenerSpec { line: 20, ..BASE };
+    let third = ListenerSpec { line: 30, ..BASE };
+    let found = errors(&[BASE, second, third], &ListenerDefaults::default());
+    let pairs: Vec<(u32, u32)> = found
+        .iter()
+        .map(|e| match e {
+            ListenerSpecError::DuplicateId { first, second, .. } => (first.line, second.line),
+            other => panic!("unexpected {other:?}"),
+        })
+        .collect();
+    assert_eq!(pairs, [(12, 20), (12, 30)]);
+}
