@@ -106,6 +106,35 @@ async fn on_tolerant_batch(orders: Batch<Json<Order>>, seen: State<Seen>) {
     seen.push(format!("tolerant ok={ok:?} bad={bad:?}"));
 }
 
+/// Redelivers "later" payloads after a pause instead of acknowledging them.
+#[kafka_listener(topics = "payments", group_id = "ledger", ack_mode = "MANUAL")]
+async fn on_payment(payment: String, ack: Acknowledgment) {
+    if payment == "later" {
+        ack.nack(Duration::from_millis(250));
+    } else {
+        ack.acknowledge();
+    }
+}
+
+/// Acknowledges the batch up to the first "stop" payload and redelivers from there.
+#[kafka_listener(
+    topics = "payments",
+    group_id = "ledger-batch",
+    batch,
+    ack_mode = "MANUAL"
+)]
+async fn on_payment_batch(payments: Vec<String>, ack: BatchAcknowledgment) -> Result<(), String> {
+    match payments.iter().position(|p| p == "stop") {
+        Some(index) => ack
+            .nack(index, Duration::from_secs(1))
+            .map_err(|e| e.to_string()),
+        None => {
+            ack.acknowledge();
+            Ok(())
+        }
+    }
+}
+
 mod audit {
     use super::*;
 
@@ -213,6 +242,8 @@ fn every_annotated_function_is_registered_with_the_settings_it_declares() {
             "on_audit",
             "on_change",
             "on_order_batch",
+            "on_payment",
+            "on_payment_batch",
             "on_tolerant_batch",
             "orders-listener"
         ]
@@ -458,4 +489,42 @@ async fn a_batch_of_results_lets_the_handler_skip_bad_records() {
     ];
     h.deliver_batch("on_tolerant_batch", records).await.unwrap();
     assert_eq!(h.seen(), ["tolerant ok=[1, 3] bad=[1]"]);
+}
+
+#[tokio::test]
+async fn a_handler_can_reject_its_record_for_redelivery() {
+    let h = Harness::new();
+    h.deliver("on_payment", record(20, None, Some("now")))
+        .await
+        .unwrap();
+    h.deliver("on_payment", record(21, None, Some("later")))
+        .await
+        .unwrap();
+    assert_eq!(
+        h.sink.calls(),
+        [
+            AckCall::Ack("orders".into(), 1, 20),
+            AckCall::Nack("orders".into(), 1, 21, Duration::from_millis(250))
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_batch_handler_can_acknowledge_part_of_its_batch_and_redeliver_the_rest() {
+    let h = Harness::new();
+    let records = vec![
+        record(30, None, Some("a")),
+        record(31, None, Some("b")),
+        record(32, None, Some("stop")),
+        record(33, None, Some("c")),
+    ];
+    h.deliver_batch("on_payment_batch", records).await.unwrap();
+    assert_eq!(
+        h.sink.calls(),
+        [
+            AckCall::Ack("orders".into(), 1, 30),
+            AckCall::Ack("orders".into(), 1, 31),
+            AckCall::Nack("orders".into(), 1, 32, Duration::from_secs(1))
+        ]
+    );
 }

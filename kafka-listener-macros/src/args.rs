@@ -3,6 +3,8 @@
 
 mod check;
 
+pub(crate) use check::check_acknowledgment;
+
 use crate::suggest::did_you_mean;
 use proc_macro2::{Span, TokenStream};
 use syn::ext::IdentExt;
@@ -53,6 +55,8 @@ pub(crate) struct ListenerArgs {
     pub client_id_prefix: Option<LitStr>,
     pub ack_mode: Option<LitStr>,
     pub properties: Vec<(String, String)>,
+    /// Where `properties(...)` was written.
+    pub properties_span: Option<Span>,
     /// Which attribute names were given, to reject duplicates.
     seen: Vec<String>,
 }
@@ -94,7 +98,11 @@ pub(crate) fn parse(attr: TokenStream) -> syn::Result<ListenerArgs> {
     for arg in raw {
         errors.check(args.assign(arg));
     }
-    errors.check(check::check(&args));
+    // Whole-attribute checks only make sense once every argument was understood: after a
+    // misspelled `topic`, "needs topics" would only repeat the first error.
+    if errors.0.is_none() {
+        errors.check(check::check(&args));
+    }
     errors.finish(args)
 }
 
@@ -145,7 +153,10 @@ impl ListenerArgs {
         self.seen.push(name.clone());
         if name == "properties" {
             self.properties = match arg.value {
-                RawValue::List(tokens) => parse_properties(tokens)?,
+                RawValue::List(tokens) => {
+                    self.properties_span = Some(arg.name.span());
+                    parse_properties(tokens)?
+                }
                 _ => return Err(syn::Error::new(arg.name.span(), PROPERTIES_SYNTAX)),
             };
             return Ok(());

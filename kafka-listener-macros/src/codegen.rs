@@ -37,8 +37,9 @@ pub(crate) fn generate(args: &ListenerArgs, handler: &Handler, function: &ItemFn
                 },
             }
         });
-    let call = quote_spanned! {handler.output_span=>
-        #private::into_result(#fn_name(#(#bindings),*).await)
+    // Spanned on the return type, so an unsupported error type is reported there.
+    let into_result = quote_spanned! {handler.output_span=>
+        #private::into_result(__returned)
     };
     let line = quote_spanned!(fn_name.span()=> ::core::line!());
     let fn_name_str = syn::ext::IdentExt::unraw(fn_name).to_string();
@@ -56,7 +57,7 @@ pub(crate) fn generate(args: &ListenerArgs, handler: &Handler, function: &ItemFn
     let client_id_prefix = optional(args.client_id_prefix.as_ref());
     let ack_mode = optional(args.ack_mode.as_ref());
     let properties = args.properties.iter().map(|(k, v)| quote!((#k, #v)));
-    let takes_acknowledgment = handler.takes_acknowledgment;
+    let takes_acknowledgment = handler.acknowledgment.is_some();
     quote! {
         #function
 
@@ -64,7 +65,8 @@ pub(crate) fn generate(args: &ListenerArgs, handler: &Handler, function: &ItemFn
             fn __kafka_listener_adapter(__ctx: #private::#context) -> #private::HandlerFuture {
                 ::std::boxed::Box::pin(async move {
                     #(#extractions)*
-                    #call
+                    let __returned = #fn_name(#(#bindings),*).await;
+                    #into_result
                 })
             }
             #private::inventory::submit! {

@@ -14,8 +14,50 @@ mod codegen;
 mod signature;
 mod suggest;
 
-/// Declares an `async fn` as a Kafka listener. See the `kafka_listener` crate's documentation
-/// for the attributes and the parameter types a listener can take.
+/// Declares an `async fn` as a Kafka listener (Spring's `@KafkaListener`).
+///
+/// ```
+/// use kafka_listener::{kafka_listener, Acknowledgment, Json, Key};
+///
+/// #[derive(serde::Deserialize)]
+/// struct Order { id: u64 }
+///
+/// #[kafka_listener(topics = ["orders"], group_id = "billing", ack_mode = "MANUAL")]
+/// async fn on_order(order: Json<Order>, key: Key<String>, ack: Acknowledgment)
+///     -> Result<(), std::io::Error>
+/// {
+///     println!("order {} for {}", order.id, *key);
+///     ack.acknowledge();
+///     Ok(())
+/// }
+/// ```
+///
+/// # Attributes
+///
+/// | attribute | value | Spring |
+/// |---|---|---|
+/// | `topics` | `"a"` or `["a", "b"]` | `topics` |
+/// | `topic_pattern` | `"regex"` (not with `topics`) | `topicPattern` |
+/// | `partitions` | `[0, 2]`: manual assignment of each listed topic, no group needed | `topicPartitions` |
+/// | `id` | listener id (default: the fn name); also the group id when `group_id` is absent | `id`, `idIsGroup` |
+/// | `group_id` | consumer group (overrides `spring.kafka.consumer.group-id`) | `groupId` |
+/// | `concurrency` | `3` or `"${…}"` | `concurrency` |
+/// | `auto_startup` | `true`/`false` or `"${…}"` | `autoStartup` |
+/// | `batch` | `true`/`false` (or bare `batch`): one call per poll | `batch` |
+/// | `client_id_prefix` | prefix of the consumers' `client.id` | `clientIdPrefix` |
+/// | `ack_mode` | one of RECORD, BATCH, TIME, COUNT, COUNT_TIME, MANUAL, MANUAL_IMMEDIATE | container `ackMode` |
+/// | `properties` | `("max.poll.records" = "10", …)` | `properties` |
+///
+/// String values may hold `${placeholder}`s; the spec keeps them raw and the runtime resolves
+/// them from the configuration at start.
+///
+/// # Parameters and return type
+///
+/// Each parameter's type must implement `kafka_listener::extract::FromRecord` (record
+/// listeners) or `FromBatch` (batch listeners); `#[header("name")] v: Option<String>` reads one
+/// header. The function returns `()` or `Result<T, E>` with `E` convertible into
+/// `Box<dyn Error + Send + Sync>`; an `Err` goes to the error handler. The function stays
+/// callable as written.
 #[proc_macro_attribute]
 pub fn kafka_listener(attr: TokenStream, item: TokenStream) -> TokenStream {
     expand(attr.into(), item.into()).into()
@@ -31,7 +73,7 @@ fn expand(
         Err(_) => {
             let error = syn::Error::new_spanned(
                 &item,
-                "#[kafka_listener] goes on an `async fn` declared at module level",
+                "#[kafka_listener] goes on an `async fn`, not on this item",
             );
             let error = error.to_compile_error();
             return quote::quote!(#error #item);
@@ -39,22 +81,30 @@ fn expand(
     };
     let args = args::parse(attr);
     let handler = signature::analyze(&mut function, args.as_ref().ok().map(|a| a.batch));
-    match (args, handler) {
-        (Ok(args), Ok(handler)) => codegen::generate(&args, &handler, &function),
-        (args, handler) => {
+    let consistent = match (&args, &handler) {
+        (Ok(args), Ok(handler)) => args::check_acknowledgment(args, handler.acknowledgment),
+        _ => Ok(()),
+    };
+    match (args, handler, consistent) {
+        (Ok(args), Ok(handler), Ok(())) => codegen::generate(&args, &handler, &function),
+        (args, handler, consistent) => {
             let mut errors = Vec::new();
             errors.extend(args.err());
             errors.extend(handler.err());
+            errors.extend(consistent.err());
             let error = errors
                 .into_iter()
                 .reduce(|mut all, e| {
                     all.combine(e);
                     all
                 })
-                .expect("at least one of the two failed");
+                .expect("at least one step failed");
             let compile_errors = error.to_compile_error();
             // Keep the function so that code calling it does not add errors of its own.
             quote::quote!(#compile_errors #function)
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

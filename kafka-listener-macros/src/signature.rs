@@ -23,7 +23,8 @@ pub(crate) struct Handler {
     pub params: Vec<Param>,
     /// Span of the return type, for the error when it is not `()` or `Result`.
     pub output_span: Span,
-    pub takes_acknowledgment: bool,
+    /// Span of the `Acknowledgment` / `BatchAcknowledgment` parameter's type, if any.
+    pub acknowledgment: Option<Span>,
 }
 
 /// Checks `function` and removes the `#[header]` attributes from its parameters (the function is
@@ -57,7 +58,7 @@ pub(crate) fn analyze(function: &mut ItemFn, batch: Option<bool>) -> syn::Result
         }
     };
     let mut params = Vec::new();
-    let mut acknowledgment: Option<String> = None;
+    let mut acknowledgment: Option<(String, Span)> = None;
     for (index, input) in sig.inputs.iter_mut().enumerate() {
         let typed = match input {
             FnArg::Receiver(receiver) => {
@@ -89,7 +90,7 @@ pub(crate) fn analyze(function: &mut ItemFn, batch: Option<bool>) -> syn::Result
             ));
         }
         if is_acknowledgment(&ty) {
-            if let Some(first) = &acknowledgment {
+            if let Some((first, _)) = &acknowledgment {
                 errors.push(syn::Error::new_spanned(
                     &ty,
                     format!(
@@ -98,7 +99,7 @@ pub(crate) fn analyze(function: &mut ItemFn, batch: Option<bool>) -> syn::Result
                     ),
                 ));
             }
-            acknowledgment.get_or_insert(name.clone());
+            acknowledgment.get_or_insert((name.clone(), ty.span()));
         }
         if let Some(batch) = batch {
             if let Err(e) = check_shape(&ty, header.as_ref(), batch) {
@@ -111,7 +112,7 @@ pub(crate) fn analyze(function: &mut ItemFn, batch: Option<bool>) -> syn::Result
         name: sig.ident.clone(),
         params,
         output_span,
-        takes_acknowledgment: acknowledgment.is_some(),
+        acknowledgment: acknowledgment.map(|(_, span)| span),
     })
 }
 

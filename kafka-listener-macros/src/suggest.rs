@@ -42,13 +42,16 @@ pub(crate) fn closest<'a>(name: &str, candidates: &[&'a str]) -> Option<&'a str>
     candidates
         .iter()
         .map(|candidate| {
-            let distance = edit_distance(&snake, candidate);
+            // As written (`MANUAL_IMEDIATE`) and as snake case (`groupId` → `group_id`).
+            let distance = edit_distance(name, candidate).min(edit_distance(&snake, candidate));
             let prefix = candidate.starts_with(snake.as_str()) || snake.starts_with(candidate);
-            (if prefix { distance.min(1) } else { distance }, *candidate)
+            // A prefix counts as close; ties go to the smaller real distance.
+            let effective = if prefix { distance.min(1) } else { distance };
+            (effective, distance, *candidate)
         })
-        .filter(|(distance, candidate)| *distance <= candidate.len() / 3 + 1)
+        .filter(|(effective, _, candidate)| *effective <= candidate.len() / 3 + 1)
         .min()
-        .map(|(_, candidate)| candidate)
+        .map(|(_, _, candidate)| candidate)
 }
 
 /// ` (did you mean `x`?)` or nothing.

@@ -42,6 +42,14 @@ pub(super) fn check(args: &ListenerArgs) -> syn::Result<()> {
                 "a topic name cannot be empty",
             ));
         }
+        for (i, topic) in topics.value.iter().enumerate() {
+            if topics.value[..i].iter().any(|t| t.value() == topic.value()) {
+                errors.push(syn::Error::new(
+                    topic.span(),
+                    format!("topic `{}` is listed twice", topic.value()),
+                ));
+            }
+        }
     }
     if let Some(pattern) = &args.topic_pattern {
         if pattern.value.value().trim().is_empty() {
@@ -65,6 +73,14 @@ pub(super) fn check(args: &ListenerArgs) -> syn::Result<()> {
                 "`partitions` is empty: list at least one partition",
             ));
         }
+        for (i, (partition, span)) in partitions.value.iter().enumerate() {
+            if partitions.value[..i].iter().any(|(p, _)| p == partition) {
+                errors.push(syn::Error::new(
+                    *span,
+                    format!("partition {partition} is listed twice"),
+                ));
+            }
+        }
         for (partition, span) in partitions.value.iter().filter(|(p, _)| *p < 0) {
             errors.push(syn::Error::new(
                 *span,
@@ -86,6 +102,14 @@ pub(super) fn check(args: &ListenerArgs) -> syn::Result<()> {
             "`concurrency = 0` would start no consumer: use 1 or more",
         ));
     }
+    for (i, (key, _)) in args.properties.iter().enumerate() {
+        if args.properties[..i].iter().any(|(k, _)| k == key) {
+            errors.push(syn::Error::new(
+                args.properties_span.unwrap_or_else(Span::call_site),
+                format!("property `{key}` is set twice: keep one"),
+            ));
+        }
+    }
     if let Some(ack_mode) = &args.ack_mode {
         let written = ack_mode.value();
         if !written.contains("${") {
@@ -94,9 +118,9 @@ pub(super) fn check(args: &ListenerArgs) -> syn::Result<()> {
                 errors.push(syn::Error::new(
                     ack_mode.span(),
                     format!(
-                        "`{written}` is not an ack mode{}; use one of {}",
-                        did_you_mean(&normalized, ACK_MODES),
-                        ACK_MODES.join(", ")
+                        "`{written}` is not one of Spring's ack modes ({}){}",
+                        ACK_MODES.join(", "),
+                        did_you_mean(&normalized, ACK_MODES)
                     ),
                 ));
             } else if args.batch && normalized == "RECORD" {
@@ -109,4 +133,32 @@ pub(super) fn check(args: &ListenerArgs) -> syn::Result<()> {
         }
     }
     errors.finish(())
+}
+
+/// Checks between the attribute and the function: an `Acknowledgment` parameter is only ever
+/// filled in the manual ack modes (Spring fails such a listener at start).
+pub(crate) fn check_acknowledgment(
+    args: &ListenerArgs,
+    acknowledgment: Option<Span>,
+) -> syn::Result<()> {
+    let (Some(ack_mode), Some(parameter)) = (&args.ack_mode, acknowledgment) else {
+        return Ok(());
+    };
+    let written = ack_mode.value();
+    let normalized = written.trim().to_ascii_uppercase().replace('-', "_");
+    if written.contains("${") || normalized.starts_with("MANUAL") {
+        return Ok(());
+    }
+    let mut error = syn::Error::new(
+        parameter,
+        format!(
+            "an acknowledgment is only handed to listeners in MANUAL or MANUAL_IMMEDIATE ack \
+             mode, but this listener sets `ack_mode = \"{written}\"`"
+        ),
+    );
+    error.combine(syn::Error::new(
+        ack_mode.span(),
+        "set `ack_mode = \"MANUAL\"` or `\"MANUAL_IMMEDIATE\"`, or remove the acknowledgment",
+    ));
+    Err(error)
 }

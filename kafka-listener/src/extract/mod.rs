@@ -31,6 +31,9 @@ mod meta;
 mod payload;
 mod state;
 
+#[cfg(test)]
+mod tests;
+
 pub use batch::{Batch, BatchEntry};
 pub use context::{BatchContext, ListenerInfo, RecordContext};
 pub use error::{BoxError, DeserializationError, ExtractError, RecordPart};

@@ -56,7 +56,7 @@ impl HandlerError {
     ///
     /// ```
     /// use kafka_listener::registry::HandlerError;
-    /// use kafka_listener::__private::IntoHandlerResult;
+    /// use kafka_listener::registry::IntoHandlerResult;
     ///
     /// let failed: Result<(), std::io::Error> = Err(std::io::Error::other("disk full"));
     /// let err = failed.into_handler_result().unwrap_err();

@@ -19,6 +19,9 @@ mod handler;
 mod spec;
 mod validate;
 
+#[cfg(test)]
+mod tests;
+
 pub use handler::{
     BatchHandler, HandlerError, HandlerFuture, IntoHandlerResult, ListenerHandler, RecordHandler,
 };

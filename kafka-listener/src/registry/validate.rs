@@ -169,7 +169,9 @@ pub fn validate(
     let mut errors = Vec::new();
     let mut seen: HashMap<&str, &ListenerSpec> = HashMap::new();
     for spec in specs {
-        if let Some(first) = seen.insert(spec.id(), spec) {
+        // Every later duplicate is reported against the first listener with that id.
+        let first = *seen.entry(spec.id()).or_insert(spec);
+        if !std::ptr::eq(first, *spec) {
             errors.push(ListenerSpecError::DuplicateId {
                 id: spec.id(),
                 first: first.location(),

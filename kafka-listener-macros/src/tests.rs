@@ -1,0 +1,132 @@
+//! The expansion's shape, checked on `proc_macro2` tokens. The user-facing compile errors are
+//! pinned by the trybuild cases in `tests/ui/`.
+
+use crate::suggest::closest;
+use quote::quote;
+
+fn expand(attr: proc_macro2::TokenStream, item: proc_macro2::TokenStream) -> syn::File {
+    let tokens = crate::expand(attr, item);
+    syn::parse2(tokens).expect("the expansion is valid Rust items")
+}
+
+#[test]
+fn the_expansion_is_the_function_plus_one_const_with_the_adapter_and_one_submission() {
+    let file = expand(
+        quote!(topics = "orders", group_id = "billing"),
+        quote!(
+            async fn on_order(order: Json<Order>, #[header("trace")] trace: Option<String>) {}
+        ),
+    );
+    let [syn::Item::Fn(function), syn::Item::Const(registration)] = file.items.as_slice() else {
+        panic!("expected the fn and one const, got {:#?}", file.items.len());
+    };
+    assert_eq!(function.sig.ident, "on_order");
+    // `#[header]` is consumed by the macro; the rest of the signature is kept.
+    assert!(function.sig.inputs.iter().all(|input| match input {
+        syn::FnArg::Typed(t) => t.attrs.is_empty(),
+        syn::FnArg::Receiver(_) => false,
+    }));
+    let syn::Expr::Block(block) = &*registration.expr else {
+        panic!("the const holds a block");
+    };
+    let stmts = &block.block.stmts;
+    assert_eq!(stmts.len(), 2, "one adapter fn and one submit!");
+    let syn::Stmt::Item(syn::Item::Fn(adapter)) = &stmts[0] else {
+        panic!("first the adapter fn");
+    };
+    let syn::Stmt::Macro(submit) = &stmts[1] else {
+        panic!("then the submission");
+    };
+    let path: Vec<String> = submit
+        .mac
+        .path
+        .segments
+        .iter()
+        .map(|s| s.ident.to_string())
+        .collect();
+    assert_eq!(path, ["kafka_listener", "__private", "inventory", "submit"]);
+    let adapter = quote!(#adapter).to_string();
+    assert!(
+        adapter.contains("__private :: extract :: < Json < Order > >"),
+        "{adapter}"
+    );
+    assert!(
+        adapter.contains("__private :: header :: < Option < String > >"),
+        "{adapter}"
+    );
+    assert!(adapter.contains("RecordContext"), "{adapter}");
+}
+
+#[test]
+fn every_runtime_item_is_reached_by_absolute_path() {
+    let tokens = crate::expand(
+        quote!(
+            topics = ["a", "b"],
+            group_id = "g",
+            batch = true,
+            concurrency = 2
+        ),
+        quote!(
+            async fn on_batch(items: Vec<String>) -> Result<(), String> {
+                Ok(())
+            }
+        ),
+    )
+    .to_string();
+    assert!(
+        tokens.contains(":: kafka_listener :: __private :: extract_batch"),
+        "{tokens}"
+    );
+    assert!(tokens.contains("ListenerHandler :: Batch"), "{tokens}");
+    assert!(tokens.contains("SpecValue :: Literal (2u32)"), "{tokens}");
+    for runtime_name in [
+        "ListenerSpec",
+        "BatchContext",
+        "HandlerFuture",
+        "into_result",
+    ] {
+        for occurrence in tokens.match_indices(runtime_name) {
+            let before = &tokens[..occurrence.0];
+            assert!(
+                before.ends_with(":: kafka_listener :: __private :: "),
+                "`{runtime_name}` must be reached through ::kafka_listener::__private: {tokens}"
+            );
+        }
+    }
+}
+
+#[test]
+fn errors_keep_the_function_so_callers_do_not_get_extra_errors() {
+    let tokens = crate::expand(
+        quote!(topics = "a", topic_pattern = "b", groupid = "g"),
+        quote!(
+            fn on_order(order: String) {}
+        ),
+    )
+    .to_string();
+    assert!(tokens.contains("fn on_order"), "{tokens}");
+    // Both problems are reported: the unknown attribute and the missing async. (The
+    // topics/pattern conflict waits until every attribute is understood.)
+    assert_eq!(tokens.matches("compile_error").count(), 2, "{tokens}");
+    assert!(!tokens.contains("inventory"), "{tokens}");
+}
+
+#[test]
+fn did_you_mean_finds_snake_case_camel_case_and_typos() {
+    let names = [
+        "topics",
+        "topic_pattern",
+        "group_id",
+        "concurrency",
+        "ack_mode",
+    ];
+    assert_eq!(closest("groupId", &names), Some("group_id"));
+    assert_eq!(closest("topic", &names), Some("topics"));
+    assert_eq!(closest("topicPattern", &names), Some("topic_pattern"));
+    assert_eq!(closest("concurency", &names), Some("concurrency"));
+    assert_eq!(closest("ackMode", &names), Some("ack_mode"));
+    assert_eq!(closest("zzz", &names), None);
+    let modes = ["RECORD", "MANUAL", "MANUAL_IMMEDIATE", "COUNT_TIME"];
+    assert_eq!(closest("MANUAL_IMEDIATE", &modes), Some("MANUAL_IMMEDIATE"));
+    assert_eq!(closest("COUNTTIME", &modes), Some("COUNT_TIME"));
+}
