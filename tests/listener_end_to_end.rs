@@ -68,9 +68,16 @@ fn config(kind: &str, topic: &str, group: &str) -> String {
     )
 }
 
-async fn committed(kafka: &TestKafka, group: &str, topic: &str, partitions: i32) -> BTreeMap<i32, i64> {
+async fn committed(
+    kafka: &TestKafka,
+    group: &str,
+    topic: &str,
+    partitions: i32,
+) -> BTreeMap<i32, i64> {
     let member = GroupMember::new(kafka.connection().clone(), GroupConfig::new(group));
-    let tps: Vec<_> = (0..partitions).map(|p| TopicPartition::new(topic, p)).collect();
+    let tps: Vec<_> = (0..partitions)
+        .map(|p| TopicPartition::new(topic, p))
+        .collect();
     member
         .committed(&tps)
         .await
@@ -154,10 +161,16 @@ async fn listener_record_ack_resumes_from_the_committed_offset_after_restart() {
 
     produce(&kafka, &topic, 3).await;
     let second = start().await;
-    eventually("the next three committed", Duration::from_secs(30), || async {
-        committed(&kafka, &group, &topic, 1).await.get(&0) == Some(&8)
-    })
+    eventually(
+        "the next three committed",
+        Duration::from_secs(30),
+        || async { committed(&kafka, &group, &topic, 1).await.get(&0) == Some(&8) },
+    )
     .await;
     second.shutdown().await.unwrap();
-    assert_eq!(seen.count(&topic), 8, "no record handled twice across the restart");
+    assert_eq!(
+        seen.count(&topic),
+        8,
+        "no record handled twice across the restart"
+    );
 }

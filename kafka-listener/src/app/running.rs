@@ -1,5 +1,7 @@
 //! A started application: observe it, steer its partitions, shut it down.
 
+use std::collections::{BTreeSet, HashMap};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::sync::broadcast;
@@ -43,6 +45,57 @@ pub struct RunningApp {
     events: broadcast::Sender<ContainerEvent>,
     listeners: Vec<ListenerRuntime>,
     shutdown_timeout: Duration,
+    assignments: Arc<Assignments>,
+    tracker: JoinHandle<()>,
+}
+
+/// The partitions each listener holds now, kept from the events so callers that look after an
+/// assignment happened still see it.
+#[derive(Default)]
+struct Assignments {
+    by_listener: Mutex<HashMap<String, BTreeSet<TopicPartition>>>,
+    changed: tokio::sync::Notify,
+}
+
+impl Assignments {
+    fn apply(&self, event: &ContainerEvent) {
+        let mut by_listener = self.by_listener.lock().expect("assignments lock");
+        match event {
+            ContainerEvent::PartitionsAssigned {
+                listener,
+                partitions,
+            } => by_listener
+                .entry(listener.clone())
+                .or_default()
+                .extend(partitions.iter().cloned()),
+            ContainerEvent::PartitionsRevoked {
+                listener,
+                partitions,
+            }
+            | ContainerEvent::PartitionsLost {
+                listener,
+                partitions,
+            } => {
+                if let Some(held) = by_listener.get_mut(listener) {
+                    for tp in partitions {
+                        held.remove(tp);
+                    }
+                }
+            }
+            _ => return,
+        }
+        drop(by_listener);
+        self.changed.notify_waiters();
+    }
+
+    fn of(&self, listener: &str) -> Vec<TopicPartition> {
+        self.by_listener
+            .lock()
+            .expect("assignments lock")
+            .get(listener)
+            .map(|held| held.iter().cloned().collect())
+            .unwrap_or_default()
+    }
 }
 
 impl std::fmt::Debug for RunningApp {
@@ -59,22 +112,46 @@ impl std::fmt::Debug for RunningApp {
 impl Drop for RunningApp {
     fn drop(&mut self) {
         self.shutdown.cancel();
+        self.tracker.abort();
     }
 }
 
 impl RunningApp {
+    /// `events_from_start` must have been subscribed before any consumer started, so no
+    /// assignment is missed.
     pub(super) fn new(
         shutdown: CancellationToken,
         events: broadcast::Sender<ContainerEvent>,
+        mut events_from_start: broadcast::Receiver<ContainerEvent>,
         listeners: Vec<ListenerRuntime>,
         shutdown_timeout: Duration,
     ) -> Self {
+        let assignments = Arc::new(Assignments::default());
+        let tracked = Arc::clone(&assignments);
+        let tracker = tokio::spawn(async move {
+            loop {
+                match events_from_start.recv().await {
+                    Ok(event) => tracked.apply(&event),
+                    Err(broadcast::error::RecvError::Lagged(missed)) => {
+                        tracing::warn!(missed, "assignment tracking lagged behind events")
+                    }
+                    Err(broadcast::error::RecvError::Closed) => return,
+                }
+            }
+        });
         Self {
             shutdown,
             events,
             listeners,
             shutdown_timeout,
+            assignments,
+            tracker,
         }
+    }
+
+    /// The partitions listener `id`'s consumers hold now.
+    pub fn assignment(&self, id: &str) -> Vec<TopicPartition> {
+        self.assignments.of(id)
     }
 
     /// Events from every listener from now on: assignments, revocations, consumer errors.
@@ -82,29 +159,24 @@ impl RunningApp {
         self.events.subscribe()
     }
 
-    /// Waits until the listener `id` has been assigned partitions, or `timeout` passes. Returns
-    /// the first assignment seen. Subscribe before starting work that depends on it.
+    /// Waits until listener `id` holds partitions, or `timeout` passes; returns them.
     pub async fn wait_for_assignment(
         &self,
         id: &str,
         timeout: Duration,
     ) -> Option<Vec<TopicPartition>> {
-        let mut events = self.events();
         tokio::time::timeout(timeout, async {
             loop {
-                match events.recv().await {
-                    Ok(ContainerEvent::PartitionsAssigned {
-                        listener,
-                        partitions,
-                    }) if listener == id => return Some(partitions),
-                    Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {}
-                    Err(broadcast::error::RecvError::Closed) => return None,
+                let changed = self.assignments.changed.notified();
+                let held = self.assignments.of(id);
+                if !held.is_empty() {
+                    return held;
                 }
+                changed.await;
             }
         })
         .await
         .ok()
-        .flatten()
     }
 
     /// Pauses a partition of listener `id` (kept across rebalances while its consumer keeps it).
@@ -155,6 +227,7 @@ impl RunningApp {
                 }
             }
         }
+        self.tracker.abort();
         match first_error {
             Some(error) => Err(error.into()),
             None => Ok(()),

@@ -58,7 +58,7 @@ pub(super) async fn start(app: App) -> Result<RunningApp> {
     }
 
     let shutdown = CancellationToken::new();
-    let (events, _) = tokio::sync::broadcast::channel(1024);
+    let (events, events_from_start) = tokio::sync::broadcast::channel(1024);
     let mut runtimes = Vec::new();
     for spec in specs {
         let plan = ListenerPlan::resolve(spec, &properties, shutdown_timeout)?;
@@ -112,6 +112,7 @@ pub(super) async fn start(app: App) -> Result<RunningApp> {
     Ok(RunningApp::new(
         shutdown,
         events,
+        events_from_start,
         runtimes,
         shutdown_timeout,
     ))

@@ -52,6 +52,8 @@ pub(crate) async fn create_topics(
     client: &rskafka::client::Client,
     topics: &[NewTopic],
 ) -> Result<()> {
+    let missing = missing_topics(client, topics.iter().map(NewTopic::name)).await?;
+    let topics: Vec<&NewTopic> = topics.iter().filter(|t| missing.contains(&t.name)).collect();
     if topics.is_empty() {
         return Ok(());
     }
@@ -60,6 +62,7 @@ pub(crate) async fn create_topics(
         reason: e.to_string(),
     })?;
     for topic in topics {
+        // Another instance may create it between our check and our request: that is fine.
         match controller
             .create_topic(&topic.name, topic.partitions, topic.replicas, 30_000)
             .await
