@@ -94,3 +94,8 @@ pub mod __private {
         returned.into_handler_result()
     }
 }
+
+/// Compiles the README's example, so the first code a user reads keeps building.
+#[doc = include_str!("../../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
