@@ -434,9 +434,17 @@ cmd_config() {
     done
 }
 
+require_java_17() {
+    local version
+    version=$(java -version 2>&1 | sed -n 's/.*version "\([0-9]*\).*/\1/p' | head -n 1)
+    [[ -n "$version" && "$version" -ge 17 ]] ||
+        die "Kafka 4 needs Java 17 or newer; 'java -version' reports '${version:-nothing}'"
+}
+
 cmd_start() {
     parse_cluster_options "$@"
     require_tools java python3 flock setsid
+    require_java_17
     local started
     started=$(now_ms)
     lock_state_dir

@@ -217,13 +217,17 @@ emit() {
     echo "$line"
     case $line in
     PASS*) PASSED=$((PASSED + 1)) ;;
-    FAIL*) FAILED=$((FAILED + 1)) ;;
+    FAIL*)
+        FAILED=$((FAILED + 1))
+        KEEP_WORK=1
+        ;;
     esac
 }
 
-# run_peer PEER MODE SCENARIO... -- ARGS...: runs one peer invocation and emits exactly one line
-# per expected scenario; a scenario the peer never reported is a failure.
-run_peer() {
+# collect_peer PEER MODE SCENARIO... -- ARGS...: runs one peer invocation and stores exactly one
+# line per expected scenario in RESULTS[scenario]; a scenario the peer never reported is a failure.
+declare -A RESULTS
+collect_peer() {
     local peer=$1 mode=$2
     shift 2
     local -a scenarios=()
@@ -236,39 +240,53 @@ run_peer() {
     peer_command "$peer"
     timeout "$PEER_TIMEOUT_S" "${PEER_CMD[@]}" "$mode" --bootstrap "$BOOTSTRAP" --run "$RUN" "$@" \
         >"$out" 2>"$err" </dev/null || status=$?
+    RESULTS=()
     local scenario line
     for scenario in "${scenarios[@]}"; do
         line=$(grep -m1 -E "^(PASS|FAIL) $peer $scenario( |$)" "$out" || true)
         if [[ -z "$line" ]]; then
             line="FAIL $peer $scenario peer exited with status $status before reporting (log: $err)"
-            KEEP_WORK=1
         fi
-        [[ $line == FAIL* ]] && KEEP_WORK=1
-        if [[ $line == "PASS $peer produce-1000" ]]; then
-            PRODUCED[$peer]=1
-        fi
-        emit "$line"
+        RESULTS[$scenario]=$line
     done
 }
 
+# run_peer PEER MODE SCENARIO... -- ARGS...: collect_peer, then emit the lines in scenario order.
+run_peer() {
+    local peer=$1
+    collect_peer "$@"
+    shift 2
+    local scenario
+    while [[ $1 != -- ]]; do
+        scenario=$1
+        shift
+        [[ ${RESULTS[$scenario]} == "PASS $peer produce-1000" ]] && PRODUCED[$peer]=1
+        emit "${RESULTS[$scenario]}"
+    done
+}
+
+# run_cross CONSUMER PRODUCER...: CONSUMER reads each producer's data set; a producer whose
+# produce-1000 failed is reported at once instead of waiting for records that never came.
 run_cross() {
     local consumer=$1
     shift
-    local -a ready=() scenarios=() args=()
+    local -a scenarios=() args=()
     local producer
     for producer in "$@"; do
         if [[ -n "${PRODUCED[$producer]:-}" ]]; then
-            ready+=("$producer")
-        else
-            emit "FAIL $consumer consume-from-$producer skipped: $producer's produce-1000 did not pass"
+            scenarios+=("consume-from-$producer")
+            args+=(--from "$producer")
         fi
     done
-    ((${#ready[@]})) || return 0
-    for producer in "${ready[@]}"; do
-        scenarios+=("consume-from-$producer")
-        args+=(--from "$producer")
+    RESULTS=()
+    if ((${#scenarios[@]})); then
+        collect_peer "$consumer" cross "${scenarios[@]}" -- "${args[@]}"
+    fi
+    local skipped
+    for producer in "$@"; do
+        skipped="FAIL $consumer consume-from-$producer skipped: produce-1000 of $producer did not pass"
+        emit "${RESULTS[consume-from-$producer]:-$skipped}"
     done
-    run_peer "$consumer" cross "${scenarios[@]}" -- "${args[@]}"
 }
 
 main() {
