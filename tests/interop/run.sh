@@ -300,7 +300,7 @@ main() {
     if [[ $BROKER == kafka ]]; then start_kafka; else start_embedded; fi
 
     RUN="r$(date +%s)-$$"
-    local own=(create-topic produce-1000 consume-verify commit-resume group-split)
+    local own=(create-topic produce-1000 consume-verify commit-resume group-split keyed-partitioning)
     local peer
     for peer in kafka-python confluent-kafka java; do
         log "running $peer's scenarios"

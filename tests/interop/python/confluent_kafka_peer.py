@@ -83,6 +83,9 @@ class ConfluentClient:
                 "acks": "all",
                 "enable.idempotence": True,
                 "linger.ms": 5,
+                # librdkafka's default (consistent_random, CRC32) places keys differently from
+                # Java; murmur2_random is its documented Java-compatible partitioner.
+                "partitioner": "murmur2_random",
             }
         )
 
@@ -123,9 +126,10 @@ class ConfluentClient:
         for index, r in enumerate(records):
             while True:
                 try:
+                    placement = {} if r.partition is None else {"partition": r.partition}
                     self.producer.produce(
-                        topic, value=r.value, key=r.key, partition=r.partition,
-                        headers=r.headers, on_delivery=delivered(index),
+                        topic, value=r.value, key=r.key, headers=r.headers,
+                        on_delivery=delivered(index), **placement,
                     )
                     break
                 except BufferError:  # local queue full: let deliveries drain, then retry

@@ -45,6 +45,47 @@ def expected_record(producer, i):
     return Outgoing(i % PARTITIONS, b"key-%04d" % i, value, headers)
 
 
+KEYED_RECORDS = 300
+# Utils.murmur2 of these keys as Apache kafka-clients 4.4.0 computes them (measured with the Java
+# peer's classpath); they pin our Python murmur2 to the reference before it judges a client.
+JAVA_MURMUR2 = {
+    b"key-0000": 2087814464,
+    b"key-0001": -61522296,
+    b"key-0042": 615153197,
+    b"key-0299": -882197792,
+    b"": 275646681,
+    b"kafka-listener": -212827543,
+}
+
+
+def murmur2(data):
+    """Kafka's 32-bit MurmurHash2 (seed 0x9747b28c) as a signed int, like Utils.murmur2."""
+    m = 0x5BD1E995
+    h = (0x9747B28C ^ len(data)) & 0xFFFFFFFF
+    whole = len(data) - len(data) % 4
+    for i in range(0, whole, 4):
+        k = (int.from_bytes(data[i : i + 4], "little") * m) & 0xFFFFFFFF
+        k ^= k >> 24
+        k = (k * m) & 0xFFFFFFFF
+        h = ((h * m) & 0xFFFFFFFF) ^ k
+    tail = data[whole:]
+    if len(tail) == 3:
+        h ^= tail[2] << 16
+    if len(tail) >= 2:
+        h ^= tail[1] << 8
+    if len(tail) >= 1:
+        h = ((h ^ tail[0]) * m) & 0xFFFFFFFF
+    h ^= h >> 13
+    h = (h * m) & 0xFFFFFFFF
+    h ^= h >> 15
+    return h - (1 << 32) if h >= 1 << 31 else h
+
+
+def java_partition(key, partitions):
+    """The partition Java's default partitioner picks for a keyed record."""
+    return (murmur2(key) & 0x7FFFFFFF) % partitions
+
+
 def data_topic(run, producer):
     return f"interop-{run}-{producer}"
 
@@ -152,6 +193,24 @@ class Scenarios:
                 raise ScenarioFailed(
                     f"record {i} acknowledged at partition {partition} offset {offset}, "
                     f"expected {i % PARTITIONS}/{i // PARTITIONS}"
+                )
+
+    def keyed_partitioning(self):
+        """Records with a key and no partition land where a Java producer would put them."""
+        for key, want in JAVA_MURMUR2.items():
+            if murmur2(key) != want:
+                raise ScenarioFailed(f"our murmur2({key!r}) = {murmur2(key)}, Java says {want}")
+        topic = f"interop-{self.run}-{self.peer}-keyed"
+        self.client.create_topic(topic, PARTITIONS)
+        records = [
+            Outgoing(None, b"key-%04d" % i, b"v", []) for i in range(KEYED_RECORDS)
+        ]
+        acks = self.client.produce(topic, records)
+        for record, (partition, _offset) in zip(records, acks):
+            want = java_partition(record.key, PARTITIONS)
+            if partition != want:
+                raise ScenarioFailed(
+                    f"key {record.key!r} went to partition {partition}, Java's partitioner picks {want}"
                 )
 
     def consume_verify(self, producer, group):
@@ -359,6 +418,7 @@ def main(client_factory):
         )
         scenarios.report("commit-resume", scenarios.commit_resume)
         scenarios.report("group-split", scenarios.group_split)
+        scenarios.report("keyed-partitioning", scenarios.keyed_partitioning)
     elif args.mode == "spread":
         scenarios.report(
             "data-on-all-brokers", lambda: scenarios.data_on_all_brokers(args.producers, args.brokers)

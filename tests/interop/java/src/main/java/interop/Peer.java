@@ -8,7 +8,7 @@ import java.util.List;
  *
  * <pre>
  * Peer own   --bootstrap B --run R                 create-topic, produce-1000, consume-verify,
- *                                                  commit-resume, group-split
+ *                                                  commit-resume, group-split, keyed-partitioning
  * Peer cross --bootstrap B --run R --from P [...]  consume-from-P for each producer P
  * </pre>
  * Prints one `PASS java &lt;scenario&gt;` / `FAIL java &lt;scenario&gt; &lt;reason&gt;` line per scenario.
@@ -47,6 +47,7 @@ public final class Peer {
                         () -> scenarios.consumeVerify(Scenarios.PEER, "interop-" + runId + "-java-verify"));
                 Scenarios.report("commit-resume", scenarios::commitResume);
                 Scenarios.report("group-split", scenarios::groupSplit);
+                Scenarios.report("keyed-partitioning", scenarios::keyedPartitioning);
             } else {
                 for (String producer : producers) {
                     Scenarios.report("consume-from-" + producer,

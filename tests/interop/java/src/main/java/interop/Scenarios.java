@@ -130,6 +130,26 @@ final class Scenarios implements AutoCloseable {
         }
     }
 
+    /** Records with a key and no partition land where Kafka's own murmur2 says. */
+    void keyedPartitioning() throws Exception {
+        String topic = "interop-" + run + "-" + PEER + "-keyed";
+        createTopic(topic);
+        List<Future<RecordMetadata>> acks = new ArrayList<>();
+        for (int i = 0; i < 300; i++) {
+            acks.add(producer.send(new ProducerRecord<>(topic, Dataset.key(i), "v".getBytes())));
+        }
+        producer.flush();
+        for (int i = 0; i < acks.size(); i++) {
+            int partition = acks.get(i).get(30, TimeUnit.SECONDS).partition();
+            int want = org.apache.kafka.common.utils.Utils.toPositive(
+                    org.apache.kafka.common.utils.Utils.murmur2(Dataset.key(i))) % Dataset.PARTITIONS;
+            if (partition != want) {
+                throw new Failed("key " + new String(Dataset.key(i)) + " went to partition " + partition
+                        + ", murmur2 picks " + want);
+            }
+        }
+    }
+
     /** Compares one record with the data set byte for byte; returns its sequence number. */
     static int check(String producerName, ConsumerRecord<byte[], byte[]> record) throws Failed {
         Header seqHeader = record.headers().lastHeader("seq");
