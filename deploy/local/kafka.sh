@@ -318,19 +318,32 @@ print_log_tails() {
     done
 }
 
-# Signals the listed brokers with $1 and waits up to $2 seconds for them to exit; returns 1 if any
-# is still alive.
+# True while process $1 exists and has not finished exiting. The kernel drops a dying process's
+# memory (and with it /proc/PID/cmdline) before it closes its sockets, so "cmdline gone" is not
+# "ports free"; a zombie (state Z) has closed everything.
+process_running() {
+    local stat
+    stat=$({ cat "/proc/$1/stat"; } 2>/dev/null) || return 1
+    stat=${stat##*) }
+    [[ ${stat:0:1} != Z ]]
+}
+
+# Signals the listed brokers with $1 and waits up to $2 seconds for those processes to exit;
+# returns 1 if any is still alive.
 signal_and_wait() {
     local signal=$1 timeout=$2
     shift 2
-    local k pid alive deadline=$(($(date +%s) + timeout))
+    local k pid pids=() alive deadline=$(($(date +%s) + timeout))
     for k in "$@"; do
-        pid=$(broker_pid "$k") && kill "-$signal" "$pid" 2>/dev/null || true
+        if pid=$(broker_pid "$k"); then
+            pids+=("$pid")
+            kill "-$signal" "$pid" 2>/dev/null || true
+        fi
     done
     while true; do
         alive=0
-        for k in "$@"; do
-            broker_pid "$k" >/dev/null && alive=1
+        for pid in "${pids[@]}"; do
+            process_running "$pid" && alive=1
         done
         ((alive)) || return 0
         (($(date +%s) >= deadline)) && return 1
@@ -421,9 +434,17 @@ cmd_config() {
     done
 }
 
+require_java_17() {
+    local version
+    version=$(java -version 2>&1 | sed -n 's/.*version "\([0-9]*\).*/\1/p' | head -n 1)
+    [[ -n "$version" && "$version" -ge 17 ]] ||
+        die "Kafka 4 needs Java 17 or newer; 'java -version' reports '${version:-nothing}'"
+}
+
 cmd_start() {
     parse_cluster_options "$@"
     require_tools java python3 flock setsid
+    require_java_17
     local started
     started=$(now_ms)
     lock_state_dir

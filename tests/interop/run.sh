@@ -1,0 +1,333 @@
+#!/usr/bin/env bash
+# Third-party clients against a broker: kafka-python, confluent-kafka (librdkafka), Apache
+# kafka-clients (Java) and rskafka each run the same scenarios, then read each other's data.
+#
+#   tests/interop/run.sh --broker kafka [--brokers 1|3]   real Kafka: KAFKA_BOOTSTRAP_SERVERS if
+#                                                         set, else a cluster from
+#                                                         deploy/local/kafka.sh (default 3 brokers)
+#   tests/interop/run.sh --broker embedded                our embedded broker (see README.md)
+#
+# stdout: one line per scenario, `PASS <peer> <scenario>` or `FAIL <peer> <scenario> <reason>`,
+# then as the LAST line `N passed, M failed`. Exit status 0 only if nothing failed. Setup
+# progress and peer logs go to stderr / a log dir named on failure.
+#
+# Everything the peers need is installed here, outside the repository where possible: a venv in
+# ${KAFKA_LISTENER_CACHE:-~/.cache/kafka-listener}/venv (pip wheels only), the Java peer built by
+# Maven under tests/interop/java/target, the rskafka peer built by cargo.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+INTEROP="$ROOT/tests/interop"
+CACHE_ROOT=${KAFKA_LISTENER_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/kafka-listener}
+VENV="$CACHE_ROOT/venv"
+PIP_REQUIREMENTS=("kafka-python>=3.0,<4" "confluent-kafka>=2.16,<3")
+PEER_TIMEOUT_S=${INTEROP_PEER_TIMEOUT:-900}
+EMBEDDED_BIN=embedded-broker
+EMBEDDED_PACKAGE=kafka-listener-suite
+
+log() { printf 'interop: %s\n' "$*" >&2; }
+die() {
+    log "error: $*"
+    exit 1
+}
+
+usage() {
+    sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed -e '/^set -euo/d' -e 's/^# \{0,1\}//' >&2
+    exit 2
+}
+
+BROKER=""
+BROKERS=3
+while (($#)); do
+    case $1 in
+    --broker)
+        BROKER=${2:-}
+        shift 2 || usage
+        ;;
+    --broker=*)
+        BROKER=${1#*=}
+        shift
+        ;;
+    --brokers)
+        BROKERS=${2:-}
+        shift 2 || usage
+        ;;
+    -h | --help) usage ;;
+    *) die "unknown option '$1' (expected --broker kafka|embedded [--brokers 1|3])" ;;
+    esac
+done
+[[ "$BROKER" == kafka || "$BROKER" == embedded ]] || die "--broker must be 'kafka' or 'embedded'"
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/kafka-listener-interop.XXXXXX")
+KAFKA_STATE=""
+EMBEDDED_PID=""
+KEEP_WORK=0
+
+cleanup() {
+    local status=$?
+    if [[ -n "$EMBEDDED_PID" ]]; then
+        kill "$EMBEDDED_PID" 2>/dev/null || true
+        wait "$EMBEDDED_PID" 2>/dev/null || true
+    fi
+    if [[ -n "$KAFKA_STATE" ]]; then
+        KAFKA_STATE_DIR="$KAFKA_STATE" "$ROOT/deploy/local/kafka.sh" stop >/dev/null 2>&1 ||
+            log "could not stop the Kafka cluster in $KAFKA_STATE"
+    fi
+    if ((KEEP_WORK)); then
+        log "peer logs kept in $WORK"
+    else
+        rm -rf "$WORK"
+    fi
+    exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# ---------------------------------------------------------------------------------------------
+# Peers
+# ---------------------------------------------------------------------------------------------
+setup_python_peers() {
+    mkdir -p "$CACHE_ROOT"
+    local fd
+    exec {fd}>"$CACHE_ROOT/venv.lock"
+    flock -w 600 "$fd" || die "timed out waiting for another run to set up $VENV"
+    if ! "$VENV/bin/python" -c 'import kafka, confluent_kafka' >/dev/null 2>&1; then
+        log "installing kafka-python and confluent-kafka into $VENV"
+        rm -rf "$VENV"
+        python3 -m venv "$VENV" || die "python3 -m venv failed (on Debian: apt-get install python3-venv)"
+        "$VENV/bin/pip" install --quiet --disable-pip-version-check --no-input \
+            --only-binary=:all: "${PIP_REQUIREMENTS[@]}" >"$WORK/pip.log" 2>&1 || {
+            tail -n 30 "$WORK/pip.log" >&2
+            die "pip could not install ${PIP_REQUIREMENTS[*]}"
+        }
+    fi
+    exec {fd}>&-
+    log "python peers: $("$VENV/bin/python" -c 'import kafka, confluent_kafka; from importlib.metadata import version; print("kafka-python", version("kafka-python") + ", confluent-kafka", version("confluent-kafka") + ", librdkafka", confluent_kafka.libversion()[0])')"
+}
+
+setup_java_peer() {
+    command -v mvn >/dev/null || die "Maven (mvn) is needed to build the Java peer"
+    local fd
+    exec {fd}>"$CACHE_ROOT/java-peer.lock"
+    flock -w 600 "$fd" || die "timed out waiting for another run to build the Java peer"
+    log "building the Java peer (kafka-clients) with Maven"
+    mvn -q -B -Dstyle.color=never -f "$INTEROP/java/pom.xml" package >"$WORK/mvn.log" 2>&1 || {
+        tail -n 40 "$WORK/mvn.log" >&2
+        die "the Java peer did not build"
+    }
+    exec {fd}>&-
+}
+
+RSKAFKA_PEER=""
+setup_rskafka_peer() {
+    log "building the rskafka peer with cargo"
+    (cd "$ROOT" && cargo build --quiet --bin interop-rskafka-peer) >"$WORK/cargo.log" 2>&1 || {
+        tail -n 40 "$WORK/cargo.log" >&2
+        die "the rskafka peer did not build"
+    }
+    local target_dir
+    target_dir=$(cd "$ROOT" && cargo metadata --format-version 1 --no-deps |
+        python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
+    RSKAFKA_PEER="$target_dir/debug/interop-rskafka-peer"
+    [[ -x "$RSKAFKA_PEER" ]] || die "cargo built no $RSKAFKA_PEER"
+}
+
+# Sets PEER_CMD to the command that runs peer $1.
+PEER_CMD=()
+peer_command() {
+    case $1 in
+    kafka-python) PEER_CMD=("$VENV/bin/python" "$INTEROP/python/kafka_python_peer.py") ;;
+    confluent-kafka) PEER_CMD=("$VENV/bin/python" "$INTEROP/python/confluent_kafka_peer.py") ;;
+    java) PEER_CMD=(java -Xmx256m -Dorg.slf4j.simpleLogger.defaultLogLevel=warn
+        -cp "$INTEROP/java/target/classes:$INTEROP/java/target/lib/*" interop.Peer) ;;
+    rskafka) PEER_CMD=("$RSKAFKA_PEER") ;;
+    *) die "internal: unknown peer $1" ;;
+    esac
+}
+
+# ---------------------------------------------------------------------------------------------
+# Broker
+# ---------------------------------------------------------------------------------------------
+BOOTSTRAP=""
+CLUSTER_BROKERS=1 # how many brokers the data should be spread over
+
+start_kafka() {
+    if [[ -n "${KAFKA_BOOTSTRAP_SERVERS:-}" ]]; then
+        BOOTSTRAP=$KAFKA_BOOTSTRAP_SERVERS
+        CLUSTER_BROKERS=$(tr ',' '\n' <<<"$BOOTSTRAP" | grep -c .)
+        log "using the running cluster KAFKA_BOOTSTRAP_SERVERS=$BOOTSTRAP"
+        return
+    fi
+    KAFKA_STATE="$WORK/kafka"
+    local line
+    line=$(KAFKA_STATE_DIR="$KAFKA_STATE" "$ROOT/deploy/local/kafka.sh" start --brokers "$BROKERS" | tail -n 1) ||
+        die "deploy/local/kafka.sh could not start Kafka"
+    BOOTSTRAP=${line#KAFKA_BOOTSTRAP_SERVERS=}
+    CLUSTER_BROKERS=$BROKERS
+    log "started Kafka with $BROKERS broker(s): $BOOTSTRAP"
+}
+
+# The embedded broker's contract (documented in tests/interop/README.md): the binary
+# `embedded-broker` of the kafka-listener-suite package prints `KAFKA_BOOTSTRAP_SERVERS=<addr>` on
+# stdout once it accepts connections and serves until SIGTERM.
+require_embedded_binary() {
+    local has_bin
+    has_bin=$(cd "$ROOT" && cargo metadata --format-version 1 --no-deps | python3 -c '
+import json, sys
+meta = json.load(sys.stdin)
+print(any(p["name"] == sys.argv[1] and any(t["name"] == sys.argv[2] and "bin" in t["kind"]
+          for t in p["targets"]) for p in meta["packages"]))' "$EMBEDDED_PACKAGE" "$EMBEDDED_BIN")
+    if [[ "$has_bin" != True ]]; then
+        die "the embedded broker is not available yet: package $EMBEDDED_PACKAGE has no binary '$EMBEDDED_BIN' (the embedded broker issue adds it; see tests/interop/README.md for the contract)"
+    fi
+}
+
+start_embedded() {
+    log "building and starting the embedded broker ($EMBEDDED_BIN)"
+    (cd "$ROOT" && cargo build --quiet -p "$EMBEDDED_PACKAGE" --bin "$EMBEDDED_BIN") >"$WORK/embedded-build.log" 2>&1 || {
+        tail -n 40 "$WORK/embedded-build.log" >&2
+        die "the embedded broker did not build"
+    }
+    (cd "$ROOT" && exec cargo run --quiet -p "$EMBEDDED_PACKAGE" --bin "$EMBEDDED_BIN") \
+        </dev/null >"$WORK/embedded.out" 2>"$WORK/embedded.log" &
+    EMBEDDED_PID=$!
+    local deadline=$(($(date +%s) + 60))
+    while ! grep -q '^KAFKA_BOOTSTRAP_SERVERS=' "$WORK/embedded.out"; do
+        if ! kill -0 "$EMBEDDED_PID" 2>/dev/null; then
+            tail -n 40 "$WORK/embedded.log" >&2
+            EMBEDDED_PID=""
+            die "the embedded broker exited before printing KAFKA_BOOTSTRAP_SERVERS="
+        fi
+        (($(date +%s) < deadline)) || die "the embedded broker printed no KAFKA_BOOTSTRAP_SERVERS= line within 60 s"
+        sleep 0.2
+    done
+    BOOTSTRAP=$(grep -m1 '^KAFKA_BOOTSTRAP_SERVERS=' "$WORK/embedded.out" | sed 's/^KAFKA_BOOTSTRAP_SERVERS=//')
+    log "embedded broker at $BOOTSTRAP"
+}
+
+# ---------------------------------------------------------------------------------------------
+# Scenarios
+# ---------------------------------------------------------------------------------------------
+PASSED=0
+FAILED=0
+declare -A PRODUCED # peer -> 1 when its produce-1000 passed
+
+emit() {
+    local line=$1
+    echo "$line"
+    case $line in
+    PASS*) PASSED=$((PASSED + 1)) ;;
+    FAIL*)
+        FAILED=$((FAILED + 1))
+        KEEP_WORK=1
+        ;;
+    esac
+}
+
+# collect_peer PEER MODE SCENARIO... -- ARGS...: runs one peer invocation and stores exactly one
+# line per expected scenario in RESULTS[scenario]; a scenario the peer never reported is a failure.
+declare -A RESULTS
+collect_peer() {
+    local peer=$1 mode=$2
+    shift 2
+    local -a scenarios=()
+    while [[ $1 != -- ]]; do
+        scenarios+=("$1")
+        shift
+    done
+    shift
+    local out="$WORK/$peer-$mode.out" err="$WORK/$peer-$mode.log" status=0
+    peer_command "$peer"
+    timeout "$PEER_TIMEOUT_S" "${PEER_CMD[@]}" "$mode" --bootstrap "$BOOTSTRAP" --run "$RUN" "$@" \
+        >"$out" 2>"$err" </dev/null || status=$?
+    RESULTS=()
+    local scenario line
+    for scenario in "${scenarios[@]}"; do
+        line=$(grep -m1 -E "^(PASS|FAIL) $peer $scenario( |$)" "$out" || true)
+        if [[ -z "$line" ]]; then
+            line="FAIL $peer $scenario peer exited with status $status before reporting (log: $err)"
+        fi
+        RESULTS[$scenario]=$line
+    done
+}
+
+# run_peer PEER MODE SCENARIO... -- ARGS...: collect_peer, then emit the lines in scenario order.
+run_peer() {
+    local peer=$1
+    collect_peer "$@"
+    shift 2
+    local scenario
+    while [[ $1 != -- ]]; do
+        scenario=$1
+        shift
+        [[ ${RESULTS[$scenario]} == "PASS $peer produce-1000" ]] && PRODUCED[$peer]=1
+        emit "${RESULTS[$scenario]}"
+    done
+}
+
+# run_cross CONSUMER PRODUCER...: CONSUMER reads each producer's data set; a producer whose
+# produce-1000 failed is reported at once instead of waiting for records that never came.
+run_cross() {
+    local consumer=$1
+    shift
+    local -a scenarios=() args=()
+    local producer
+    for producer in "$@"; do
+        if [[ -n "${PRODUCED[$producer]:-}" ]]; then
+            scenarios+=("consume-from-$producer")
+            args+=(--from "$producer")
+        fi
+    done
+    RESULTS=()
+    if ((${#scenarios[@]})); then
+        collect_peer "$consumer" cross "${scenarios[@]}" -- "${args[@]}"
+    fi
+    local skipped
+    for producer in "$@"; do
+        skipped="FAIL $consumer consume-from-$producer skipped: produce-1000 of $producer did not pass"
+        emit "${RESULTS[consume-from-$producer]:-$skipped}"
+    done
+}
+
+main() {
+    command -v python3 >/dev/null || die "python3 is needed"
+    command -v flock >/dev/null || die "flock (util-linux) is needed"
+    command -v java >/dev/null || die "Java 17+ is needed"
+    if [[ $BROKER == embedded ]]; then require_embedded_binary; fi
+    setup_python_peers
+    setup_java_peer
+    setup_rskafka_peer
+    if [[ $BROKER == kafka ]]; then start_kafka; else start_embedded; fi
+
+    RUN="r$(date +%s)-$$"
+    local own=(create-topic produce-1000 consume-verify commit-resume group-split keyed-partitioning)
+    local peer
+    for peer in kafka-python confluent-kafka java; do
+        log "running $peer's scenarios"
+        run_peer "$peer" own "${own[@]}" --
+    done
+    log "running rskafka's scenarios"
+    run_peer rskafka produce create-topic produce-1000 --
+
+    local all=(kafka-python confluent-kafka java rskafka) consumer others
+    local -a spread_args=(--brokers "$CLUSTER_BROKERS")
+    for peer in "${all[@]}"; do
+        spread_args+=(--from "$peer")
+    done
+    log "checking that the data is spread over all $CLUSTER_BROKERS broker(s)"
+    run_peer kafka-python spread data-on-all-brokers -- "${spread_args[@]}"
+
+    for consumer in "${all[@]}"; do
+        log "$consumer reads what the others produced"
+        others=()
+        for peer in "${all[@]}"; do
+            [[ $peer == "$consumer" ]] || others+=("$peer")
+        done
+        run_cross "$consumer" "${others[@]}"
+    done
+
+    echo "$PASSED passed, $FAILED failed"
+    ((FAILED == 0))
+}
+
+main
