@@ -53,7 +53,10 @@ pub(crate) async fn create_topics(
     topics: &[NewTopic],
 ) -> Result<()> {
     let missing = missing_topics(client, topics.iter().map(NewTopic::name)).await?;
-    let topics: Vec<&NewTopic> = topics.iter().filter(|t| missing.contains(&t.name)).collect();
+    let topics: Vec<&NewTopic> = topics
+        .iter()
+        .filter(|t| missing.contains(&t.name))
+        .collect();
     if topics.is_empty() {
         return Ok(());
     }
