@@ -89,6 +89,7 @@ pub(super) async fn start(app: App) -> Result<RunningApp> {
                     fetch: plan.fetch,
                     poll_timeout: properties.listener.poll_timeout,
                     error_handler: error_handler.clone(),
+                    max_poll_interval: plan.group.max_poll_interval,
                 },
                 dispatch.clone(),
                 MemberEnvironment {

@@ -56,6 +56,9 @@ pub struct MemberSettings {
     pub poll_timeout: Duration,
     /// What happens to failed records.
     pub error_handler: ErrorHandler,
+    /// `max.poll.interval.ms`: a handler running longer makes the member stop polling, so the
+    /// group evicts it (Java's semantics) and an error event is raised.
+    pub max_poll_interval: Duration,
 }
 
 impl std::fmt::Debug for MemberSettings {
@@ -139,6 +142,16 @@ where
                 tracing::warn!(group = %self.group_id, committed = stopped.committed, "a handler outlived the drain timeout; its record will be delivered again");
             }
         }
+    }
+
+    /// The longest-running in-flight handler's run time.
+    fn longest_handler(&self) -> Option<Duration> {
+        self.workers
+            .lock()
+            .expect("workers lock")
+            .values()
+            .filter_map(WorkerHandle::handler_busy_for)
+            .max()
     }
 
     fn emit(&self, event: ContainerEvent) {
@@ -311,6 +324,17 @@ where
         .poll_timeout
         .clamp(Duration::from_millis(10), Duration::from_millis(500));
     while !shutdown.is_cancelled() {
+        if partitions
+            .longest_handler()
+            .is_some_and(|busy| busy > settings.max_poll_interval)
+        {
+            // Like a Java consumer stuck in its listener: no poll, so the heartbeat task leaves
+            // the group once max.poll.interval.ms passed; the next poll reports it.
+            tokio::select! {
+                _ = shutdown.cancelled() => break,
+                _ = tokio::time::sleep(poll_wait) => continue,
+            }
+        }
         let change = match member.poll_timeout(poll_wait).await {
             Ok(change) => change,
             Err(error) => {

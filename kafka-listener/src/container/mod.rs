@@ -23,6 +23,6 @@ pub use handler_glue::record_dispatch;
 pub use member::{run_member, MemberControl, MemberEnvironment, MemberSettings};
 pub use offset_tracker::{AckRejected, OffsetTracker};
 pub use partition_worker::{
-    spawn_partition_worker, PartitionCommitter, PartitionIdentity, RecordSource, ResetPolicy,
-    SeekTo, WorkerHandle, WorkerSettings, WorkerStopped,
+    spawn_partition_worker, HandlerClock, PartitionCommitter, PartitionIdentity, RecordSource,
+    ResetPolicy, SeekTo, WorkerHandle, WorkerSettings, WorkerStopped,
 };

@@ -105,6 +105,25 @@ impl Default for WorkerSettings {
     }
 }
 
+/// When the worker's current handler started, for `max.poll.interval.ms`: a handler that runs
+/// longer makes its member stop polling, so the group evicts it as Java's consumer is evicted.
+#[derive(Debug, Clone, Default)]
+pub struct HandlerClock(Arc<std::sync::Mutex<Option<Instant>>>);
+
+impl HandlerClock {
+    /// How long the current handler has been running; `None` when idle.
+    pub fn busy_for(&self) -> Option<Duration> {
+        self.0
+            .lock()
+            .expect("handler clock lock")
+            .map(|started| started.elapsed())
+    }
+
+    fn set(&self, started: Option<Instant>) {
+        *self.0.lock().expect("handler clock lock") = started;
+    }
+}
+
 /// How a worker ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct WorkerStopped {
@@ -126,9 +145,15 @@ enum Control {
 pub struct WorkerHandle {
     control: mpsc::UnboundedSender<Control>,
     task: JoinHandle<()>,
+    clock: HandlerClock,
 }
 
 impl WorkerHandle {
+    /// How long the in-flight handler has been running, `None` when idle.
+    pub fn handler_busy_for(&self) -> Option<Duration> {
+        self.clock.busy_for()
+    }
+
     /// Stops fetching; the in-flight record completes.
     pub fn pause(&self) {
         let _ = self.control.send(Control::Pause);
@@ -193,7 +218,9 @@ where
 {
     let (control, control_rx) = mpsc::unbounded_channel();
     let (ack_sender, acks) = AckEvents::channel();
+    let clock = HandlerClock::default();
     let worker = Worker {
+        clock: clock.clone(),
         schedule: CommitSchedule::new(settings.commit_policy, Instant::now()),
         tracker: OffsetTracker::new(position),
         identity,
@@ -211,10 +238,15 @@ where
         stop: None,
     };
     let task = tokio::spawn(worker.run());
-    WorkerHandle { control, task }
+    WorkerHandle {
+        control,
+        task,
+        clock,
+    }
 }
 
 struct Worker<S, C, D> {
+    clock: HandlerClock,
     identity: PartitionIdentity,
     position: i64,
     settings: WorkerSettings,
@@ -339,7 +371,9 @@ where
         loop {
             attempts += 1;
             let outcome = (self.dispatch)(record.clone(), self.ack_sender.clone());
+            self.clock.set(Some(Instant::now()));
             let (result, drain_timed_out) = self.await_handler(outcome).await;
+            self.clock.set(None);
             // Acknowledgments the handler sent before returning happened before its result.
             while let Some(event) = self.acks.try_recv() {
                 self.on_ack(event).await;
