@@ -12,7 +12,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinSet;
 use tracing::Instrument;
 
-use super::coordinator::Coordinator;
+use super::coordinator::{Coordinator, Lane};
 use super::heartbeat::{HeartbeatSettings, HeartbeatTask, LastPoll};
 use super::identity::{SharedIdentity, Signal};
 use super::listener::NoopListener;
@@ -232,7 +232,7 @@ impl GroupMember {
         match signal {
             Signal::RejoinNeeded => self.rejoin_needed = true,
             Signal::CoordinatorLost => {
-                self.coordinator.invalidate_current().await;
+                self.coordinator.invalidate_all().await;
                 if let Some(heartbeat) = self.heartbeat.take() {
                     heartbeat.stop(Duration::from_secs(1)).await;
                 }
@@ -345,8 +345,8 @@ impl GroupMember {
     }
 
     async fn start_heartbeat(&mut self) -> Result<(), GroupError> {
-        let connection = self.coordinator.connection().await?;
-        self.heartbeat = Some(self.spawn_heartbeat(connection.addr().to_owned()));
+        let address = self.coordinator.address().await?;
+        self.heartbeat = Some(self.spawn_heartbeat(address));
         Ok(())
     }
 
@@ -458,7 +458,7 @@ impl GroupMember {
             }
             if identity.instance_id.is_none() {
                 let leave = async {
-                    let connection = self.coordinator.connection().await?;
+                    let connection = self.coordinator.connection(Lane::Membership).await?;
                     leave_group(
                         &connection,
                         &self.config.group_id,

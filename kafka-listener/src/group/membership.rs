@@ -14,7 +14,7 @@ use kafka_protocol::messages::{
 use kafka_protocol::protocol::StrBytes;
 use kafka_protocol::ResponseError;
 
-use super::coordinator::Coordinator;
+use super::coordinator::{Coordinator, Lane};
 use super::error::{coordinator_moved, response_error};
 use super::identity::{Identity, SharedIdentity};
 use super::{
@@ -54,7 +54,7 @@ pub(crate) async fn join_and_sync(
     let group = config.group_id.as_str();
     let mut last_error: Option<GroupError> = None;
     for _ in 0..MAX_JOIN_ATTEMPTS {
-        let connection = coordinator.connection().await?;
+        let connection = coordinator.connection(Lane::Membership).await?;
         let current = identity.get();
         let response = match join(&connection, config, &current, topics, owned).await {
             Ok(response) => response,

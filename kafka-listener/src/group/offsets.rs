@@ -14,7 +14,7 @@ use kafka_protocol::protocol::StrBytes;
 use kafka_protocol::ResponseError;
 use tokio::sync::mpsc;
 
-use super::coordinator::Coordinator;
+use super::coordinator::{Coordinator, Lane};
 use super::error::{coordinator_moved, response_error};
 use super::identity::{SharedIdentity, Signal};
 use super::{GroupError, TopicPartition};
@@ -61,6 +61,12 @@ pub struct OffsetCommitter {
 }
 
 impl OffsetCommitter {
+    /// The generation commits are sent with now; `None` when the member is not in one.
+    pub fn generation(&self) -> Option<i32> {
+        let identity = self.identity.get();
+        identity.in_generation().then_some(identity.generation)
+    }
+
     /// Commits `offsets` and waits for the coordinator's answer.
     ///
     /// Fails with [`GroupError::RebalanceInProgress`] when the commit raced a rebalance (poll,
@@ -104,7 +110,7 @@ impl OffsetCommitter {
                     })
                     .collect(),
             );
-        let connection = self.coordinator.connection().await?;
+        let connection = self.coordinator.connection(Lane::Offsets).await?;
         let response = match connection.send(request).await {
             Ok(response) => response,
             Err(e) => {
@@ -166,7 +172,7 @@ impl OffsetCommitter {
                 .push(tp.partition);
         }
         for attempt in 0.. {
-            let connection = self.coordinator.connection().await?;
+            let connection = self.coordinator.connection(Lane::Offsets).await?;
             let version = connection.version_for::<OffsetFetchRequest>()?;
             let group_id = GroupId(StrBytes::from_string(self.group.clone()));
             let request = if version >= 8 {
