@@ -76,6 +76,8 @@ pub struct GroupMember {
     protocol: Option<AssignorKind>,
     rejoin_needed: bool,
     heartbeat: Option<HeartbeatTask>,
+    /// After the coordinator was lost: when to try reaching it again, and the next backoff.
+    coordinator_retry: Option<(tokio::time::Instant, Duration)>,
     last_poll: LastPoll,
     data_plane: Option<rskafka::client::Client>,
     background: JoinSet<()>,
@@ -110,6 +112,7 @@ impl GroupMember {
             protocol: None,
             rejoin_needed: true,
             heartbeat: None,
+            coordinator_retry: None,
             last_poll: LastPoll::now(),
             data_plane: None,
             background: JoinSet::new(),
@@ -205,8 +208,14 @@ impl GroupMember {
             let span = tracing::info_span!("group_rejoin", group = %self.config.group_id, member_id = %identity.member_id, generation = identity.generation);
             self.rejoin(&mut change).instrument(span).await?;
         } else if self.heartbeat.is_none() && self.generation().is_some() {
-            // The coordinator moved under a valid generation: heartbeat to the new one.
-            self.start_heartbeat().await?;
+            // The coordinator moved under a valid generation: heartbeat to the new one, with
+            // a backoff while it is unreachable.
+            let due = self
+                .coordinator_retry
+                .is_none_or(|(at, _)| tokio::time::Instant::now() >= at);
+            if due {
+                self.start_heartbeat().await?;
+            }
         }
         self.last_poll.touch();
         let changed =
@@ -236,6 +245,12 @@ impl GroupMember {
                 if let Some(heartbeat) = self.heartbeat.take() {
                     heartbeat.stop(Duration::from_secs(1)).await;
                 }
+                let backoff = self
+                    .coordinator_retry
+                    .map_or(Duration::from_millis(100), |(_, b)| {
+                        (b * 2).min(Duration::from_secs(2))
+                    });
+                self.coordinator_retry = Some((tokio::time::Instant::now() + backoff, backoff));
             }
             Signal::Fenced(error) => {
                 self.lose_partitions(change, error != ResponseError::IllegalGeneration)
@@ -325,6 +340,7 @@ impl GroupMember {
         // Signals from the previous generation's heartbeat are stale now.
         while self.signals.try_recv().is_ok() {}
         self.heartbeat = Some(self.spawn_heartbeat(joined.coordinator_addr));
+        self.coordinator_retry = None;
         if !revoked.is_empty() {
             // Cooperative: give the moved partitions up, then rejoin so the leader can hand
             // them to their new owners (Java's follow-up rebalance).
