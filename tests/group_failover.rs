@@ -98,7 +98,7 @@ async fn group_coordinator_that_disappears_is_rediscovered() {
     .await;
     let member = driven.stop().await;
     assert_eq!(
-        member.committed(&[tp.clone()]).await.unwrap()[&tp],
+        member.committed(std::slice::from_ref(&tp)).await.unwrap()[&tp],
         Some(OffsetAndMetadata::new(5))
     );
     member.close().await.expect("close");
