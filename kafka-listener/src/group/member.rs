@@ -75,6 +75,9 @@ pub struct GroupMember {
     assignment: BTreeSet<TopicPartition>,
     protocol: Option<AssignorKind>,
     rejoin_needed: bool,
+    /// Another process took our group.instance.id; as in Java this is fatal: rejoining would
+    /// fence it in turn and the two would take turns forever.
+    fenced_instance: bool,
     heartbeat: Option<HeartbeatTask>,
     /// After the coordinator was lost: when to try reaching it again, and the next backoff.
     coordinator_retry: Option<(tokio::time::Instant, Duration)>,
@@ -111,6 +114,7 @@ impl GroupMember {
             assignment: BTreeSet::new(),
             protocol: None,
             rejoin_needed: true,
+            fenced_instance: false,
             heartbeat: None,
             coordinator_retry: None,
             last_poll: LastPoll::now(),
@@ -193,6 +197,9 @@ impl GroupMember {
         wait: Duration,
     ) -> Result<Option<AssignmentChange>, GroupError> {
         self.last_poll.touch();
+        if self.fenced_instance {
+            return Err(self.fenced_instance_error());
+        }
         let mut change = AssignmentChange::default();
         while let Ok(signal) = self.signals.try_recv() {
             self.handle_signal(signal, &mut change).await?;
@@ -256,10 +263,8 @@ impl GroupMember {
                 self.lose_partitions(change, error != ResponseError::IllegalGeneration)
                     .await;
                 if error == ResponseError::FencedInstanceId {
-                    return Err(GroupError::FencedInstance {
-                        group: self.config.group_id.clone(),
-                        instance_id: self.config.group_instance_id.clone().unwrap_or_default(),
-                    });
+                    self.fenced_instance = true;
+                    return Err(self.fenced_instance_error());
                 }
             }
             Signal::PollIntervalExceeded => {
@@ -271,6 +276,13 @@ impl GroupMember {
             }
         }
         Ok(())
+    }
+
+    fn fenced_instance_error(&self) -> GroupError {
+        GroupError::FencedInstance {
+            group: self.config.group_id.clone(),
+            instance_id: self.config.group_instance_id.clone().unwrap_or_default(),
+        }
     }
 
     /// The member is out of its generation: its partitions already belong to others.
@@ -325,8 +337,22 @@ impl GroupMember {
             &self.topics,
             &owned,
         )
-        .await?;
+        .await
+        .inspect_err(|e| {
+            if matches!(e, GroupError::FencedInstance { .. }) {
+                self.fenced_instance = true;
+            }
+        })?;
         self.protocol = Some(joined.protocol);
+        if joined.generation_lost && !self.assignment.is_empty() {
+            // Our old generation expired while we were away: those partitions went to others
+            // without an orderly revoke.
+            let lost: Vec<TopicPartition> =
+                std::mem::take(&mut self.assignment).into_iter().collect();
+            tracing::warn!(group = %self.config.group_id, partitions = ?lost, "generation expired before rejoin; partitions lost");
+            self.listener.on_partitions_lost(&lost).await;
+            change.lost.extend(lost);
+        }
         let new: BTreeSet<TopicPartition> = joined
             .assignment
             .partitions
@@ -505,6 +531,70 @@ impl GroupMember {
         }
         self.identity.reset(true);
         result
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Instant;
+
+    /// An address nothing listens on (bound, then released).
+    fn dead_address() -> String {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().to_string()
+    }
+
+    fn unreachable_member() -> GroupMember {
+        let connection =
+            ConnectionConfig::new([dead_address()]).request_timeout(Duration::from_millis(500));
+        let mut member = GroupMember::new(connection, GroupConfig::new("g"));
+        member.subscribe(["orders"]);
+        member
+    }
+
+    #[tokio::test]
+    async fn poll_without_a_reachable_broker_fails_within_the_request_timeout() {
+        let mut member = unreachable_member();
+        let started = Instant::now();
+        let err = member.poll().await.unwrap_err();
+        assert!(
+            matches!(err, GroupError::CoordinatorNotFound { .. }),
+            "{err}"
+        );
+        assert!(err.is_retriable_after_rejoin());
+        assert!(started.elapsed() < Duration::from_secs(3));
+        assert_eq!(member.generation(), None);
+        assert!(member.assignment().is_empty());
+    }
+
+    #[tokio::test]
+    async fn close_of_a_member_that_never_joined_returns_at_once() {
+        let member = unreachable_member();
+        let started = Instant::now();
+        member.close().await.expect("nothing to leave");
+        assert!(started.elapsed() < Duration::from_millis(200));
+    }
+
+    #[tokio::test]
+    async fn commit_before_joining_is_refused_with_a_clear_error() {
+        let member = unreachable_member();
+        let offsets =
+            BTreeMap::from([(TopicPartition::new("orders", 0), OffsetAndMetadata::new(1))]);
+        let err = member.commit(&offsets).await.unwrap_err();
+        assert!(matches!(err, GroupError::NotInGeneration { .. }), "{err}");
+        assert!(err.to_string().contains("has not joined"), "{err}");
+    }
+
+    #[test]
+    fn subscription_is_sorted_and_deduplicated_and_only_a_change_forces_a_rejoin() {
+        let mut member = unreachable_member();
+        member.rejoin_needed = false;
+        member.subscribe(["orders"]);
+        assert!(!member.rejoin_needed);
+        member.subscribe(["payments", "orders", "payments"]);
+        assert!(member.rejoin_needed);
+        assert_eq!(member.topics, ["orders", "payments"]);
     }
 }
 
