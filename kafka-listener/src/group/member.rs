@@ -2,10 +2,7 @@
 //! changes, commit, close.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 use std::time::Duration;
 
 use tokio::sync::{mpsc, oneshot};
@@ -18,8 +15,8 @@ use super::identity::{SharedIdentity, Signal};
 use super::listener::NoopListener;
 use super::membership::{join_and_sync, leave_group};
 use super::{
-    AssignorKind, GroupConfig, GroupError, OffsetAndMetadata, OffsetCommitter, RebalanceListener,
-    TopicPartition,
+    AssignorKind, GroupConfig, GroupError, OffsetAndMetadata, OffsetCommitter, PendingCommit,
+    RebalanceListener, TopicPartition,
 };
 use crate::client::ConnectionConfig;
 use kafka_protocol::ResponseError;
@@ -595,27 +592,5 @@ mod tests {
         member.subscribe(["payments", "orders", "payments"]);
         assert!(member.rejoin_needed);
         assert_eq!(member.topics, ["orders", "payments"]);
-    }
-}
-
-/// A commit started by [`GroupMember::commit_async`]; resolves to its result.
-#[derive(Debug)]
-pub struct PendingCommit {
-    group: String,
-    result: oneshot::Receiver<Result<(), GroupError>>,
-}
-
-impl Future for PendingCommit {
-    type Output = Result<(), GroupError>;
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        Pin::new(&mut self.result).poll(cx).map(|r| {
-            r.unwrap_or_else(|_| {
-                Err(GroupError::NotInGeneration {
-                    group: self.group.clone(),
-                    reason: "the member was dropped before the commit finished".to_owned(),
-                })
-            })
-        })
     }
 }

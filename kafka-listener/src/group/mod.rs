@@ -24,8 +24,8 @@ pub use assignor::{assign, subscription_user_data, GroupAssignment, MemberSubscr
 pub use config::{AssignorKind, AutoOffsetReset, GroupConfig, InvalidOffsetReset, UnknownAssignor};
 pub use error::GroupError;
 pub use listener::{BoxFuture, RebalanceListener};
-pub use member::{AssignmentChange, GroupMember, PendingCommit};
-pub use offsets::{OffsetAndMetadata, OffsetCommitter};
+pub use member::{AssignmentChange, GroupMember};
+pub use offsets::{OffsetAndMetadata, OffsetCommitter, PendingCommit};
 pub use protocol::{
     Assignment, ProtocolError, Subscription, CONSUMER_PROTOCOL_TYPE, CONSUMER_PROTOCOL_VERSION,
 };

@@ -12,7 +12,11 @@ use kafka_protocol::messages::{
 };
 use kafka_protocol::protocol::StrBytes;
 use kafka_protocol::ResponseError;
-use tokio::sync::mpsc;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use tokio::sync::{mpsc, oneshot};
 
 use super::coordinator::{Coordinator, Lane};
 use super::error::{coordinator_moved, response_error};
@@ -287,5 +291,27 @@ impl OffsetCommitter {
             }
         }
         unreachable!("the loop returns")
+    }
+}
+
+/// A commit started by [`GroupMember::commit_async`]; resolves to its result.
+#[derive(Debug)]
+pub struct PendingCommit {
+    pub(crate) group: String,
+    pub(crate) result: oneshot::Receiver<Result<(), GroupError>>,
+}
+
+impl Future for PendingCommit {
+    type Output = Result<(), GroupError>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        Pin::new(&mut self.result).poll(cx).map(|r| {
+            r.unwrap_or_else(|_| {
+                Err(GroupError::NotInGeneration {
+                    group: self.group.clone(),
+                    reason: "the member was dropped before the commit finished".to_owned(),
+                })
+            })
+        })
     }
 }
