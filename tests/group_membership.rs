@@ -153,3 +153,52 @@ async fn group_session_timeout_evicts_a_silent_member() {
     eprintln!("silent member evicted after {took:?} (session.timeout.ms 6 s)");
     stays.stop().await.close().await.expect("close");
 }
+
+#[tokio::test]
+async fn group_partitions_added_to_a_topic_are_assigned_after_a_metadata_refresh() {
+    use kafka_listener::client::BrokerConnection;
+    use kafka_protocol::messages::create_partitions_request::CreatePartitionsTopic;
+    use kafka_protocol::messages::{CreatePartitionsRequest, TopicName};
+    use kafka_protocol::protocol::StrBytes;
+
+    init_tracing();
+    let kafka = TestKafka::start().await;
+    let topic = new_topic(&kafka, "group-grow", 2).await;
+    let config = fast_config(&unique_name("g-grow")).metadata_max_age(Duration::from_millis(500));
+    let driven = DrivenMember::start(member(&kafka, config, &topic));
+    eventually(
+        "the member to own both partitions",
+        Duration::from_secs(30),
+        || async { driven.current() == all_partitions(&topic, 2) },
+    )
+    .await;
+
+    let admin = BrokerConnection::connect(
+        &kafka.connection().bootstrap_servers()[0],
+        kafka.connection(),
+    )
+    .await
+    .expect("connect");
+    let response = admin
+        .send(
+            CreatePartitionsRequest::default()
+                .with_topics(vec![CreatePartitionsTopic::default()
+                    .with_name(TopicName(StrBytes::from_string(topic.clone())))
+                    .with_count(4)
+                    .with_assignments(None)])
+                .with_timeout_ms(10_000),
+        )
+        .await
+        .expect("create partitions");
+    assert_eq!(response.results[0].error_code, 0, "{response:?}");
+
+    // Java's leader rebalances when a subscribed topic grows; so must we, or the new
+    // partitions are never consumed.
+    eventually(
+        "the new partitions to be assigned",
+        Duration::from_secs(30),
+        || async { driven.current() == all_partitions(&topic, 4) },
+    )
+    .await;
+    driven.stop().await.close().await.expect("close");
+}

@@ -13,7 +13,7 @@ use super::coordinator::{Coordinator, Lane};
 use super::heartbeat::{HeartbeatSettings, HeartbeatTask, LastPoll};
 use super::identity::{SharedIdentity, Signal};
 use super::listener::NoopListener;
-use super::membership::{join_and_sync, leave_group};
+use super::membership::{join_and_sync, leave_group, partition_counts};
 use super::{
     AssignorKind, GroupConfig, GroupError, OffsetAndMetadata, OffsetCommitter, PendingCommit,
     RebalanceListener, TopicPartition,
@@ -75,6 +75,8 @@ pub struct GroupMember {
     /// Another process took our group.instance.id; as in Java this is fatal: rejoining would
     /// fence it in turn and the two would take turns forever.
     fenced_instance: bool,
+    /// Partition counts of the subscribed topics as of the last join, and when to re-check.
+    metadata: Option<(BTreeMap<String, i32>, tokio::time::Instant)>,
     heartbeat: Option<HeartbeatTask>,
     /// After the coordinator was lost: when to try reaching it again, and the next backoff.
     coordinator_retry: Option<(tokio::time::Instant, Duration)>,
@@ -112,6 +114,7 @@ impl GroupMember {
             protocol: None,
             rejoin_needed: true,
             fenced_instance: false,
+            metadata: None,
             heartbeat: None,
             coordinator_retry: None,
             last_poll: LastPoll::now(),
@@ -207,6 +210,9 @@ impl GroupMember {
                 self.handle_signal(signal, &mut change).await?;
             }
         }
+        if !self.needs_join() {
+            self.check_metadata().await;
+        }
         if self.needs_join() {
             let identity = self.identity.get();
             let span = tracing::info_span!("group_rejoin", group = %self.config.group_id, member_id = %identity.member_id, generation = identity.generation);
@@ -231,6 +237,41 @@ impl GroupMember {
             return Ok(Some(change));
         }
         Ok(None)
+    }
+
+    /// Every `metadata.max.age`: re-reads the subscribed topics' partition counts and asks
+    /// for a rebalance when they changed since the last join.
+    async fn check_metadata(&mut self) {
+        let due = match &self.metadata {
+            Some((_, at)) => tokio::time::Instant::now() >= *at,
+            None => self.generation().is_some(),
+        };
+        if !due {
+            return;
+        }
+        let Some(counts) = self.read_partition_counts().await else {
+            return;
+        };
+        let next = tokio::time::Instant::now() + self.config.metadata_max_age;
+        match self.metadata.replace((counts.clone(), next)) {
+            Some((before, _)) if before != counts => {
+                tracing::info!(group = %self.config.group_id, ?before, now = ?counts, "subscribed topics changed; rebalancing");
+                self.rejoin_needed = true;
+            }
+            _ => {}
+        }
+    }
+
+    async fn read_partition_counts(&self) -> Option<BTreeMap<String, i32>> {
+        let connection = self.coordinator.connection(Lane::Offsets).await.ok()?;
+        let topics = self.topics.iter().cloned().collect();
+        match partition_counts(&connection, &topics).await {
+            Ok(counts) => Some(counts),
+            Err(error) => {
+                tracing::debug!(group = %self.config.group_id, %error, "metadata refresh failed");
+                None
+            }
+        }
     }
 
     fn needs_join(&self) -> bool {
@@ -364,6 +405,9 @@ impl GroupMember {
         while self.signals.try_recv().is_ok() {}
         self.heartbeat = Some(self.spawn_heartbeat(joined.coordinator_addr));
         self.coordinator_retry = None;
+        // The baseline for noticing partition changes; the leader read the same moments ago.
+        let next = tokio::time::Instant::now() + self.config.metadata_max_age;
+        self.metadata = self.read_partition_counts().await.map(|c| (c, next));
         if !revoked.is_empty() {
             // Cooperative: give the moved partitions up, then rejoin so the leader can hand
             // them to their new owners (Java's follow-up rebalance).

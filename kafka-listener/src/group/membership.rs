@@ -297,7 +297,7 @@ async fn leader_assignments(
 }
 
 /// Partition counts of the existing `topics`; missing ones are left out (Java skips them).
-async fn partition_counts(
+pub(crate) async fn partition_counts(
     connection: &BrokerConnection,
     topics: &BTreeSet<String>,
 ) -> Result<BTreeMap<String, i32>, GroupError> {
