@@ -511,11 +511,26 @@ impl GroupMember {
         .await
     }
 
-    /// Leaves the group: stops the heartbeat, runs `on_partitions_revoked` for the current
-    /// assignment (so the owner can commit), sends LeaveGroup (not for static members, which
-    /// keep their place for session.timeout.ms, as in Java) and waits for background commits.
-    /// Every step is bounded by the request timeout, so close never hangs.
-    pub async fn close(mut self) -> Result<(), GroupError> {
+    /// Drops the subscription and leaves the group as [`close`](Self::close) does (revoke, then
+    /// LeaveGroup unless static), but keeps the member usable: a later
+    /// [`subscribe`](Self::subscribe) and poll join again.
+    pub async fn unsubscribe(&mut self) -> Result<AssignmentChange, GroupError> {
+        let revoked = self.assignment();
+        let result = self.give_up_membership("the consumer unsubscribed").await;
+        self.topics.clear();
+        self.rejoin_needed = true;
+        self.metadata = None;
+        self.identity.reset(true);
+        result.map(|()| AssignmentChange {
+            revoked,
+            generation: -1,
+            ..Default::default()
+        })
+    }
+
+    /// Stops the heartbeat, revokes (or, out of generation, loses) the assignment and sends
+    /// LeaveGroup for a dynamic member, each step bounded by the request timeout.
+    async fn give_up_membership(&mut self, reason: &str) -> Result<(), GroupError> {
         let bound = self
             .coordinator
             .connection_config()
@@ -536,24 +551,18 @@ impl GroupMember {
                 .await
                 .is_err()
                 {
-                    tracing::warn!(group = %self.config.group_id, "on_partitions_revoked did not finish within the request timeout during close");
+                    tracing::warn!(group = %self.config.group_id, "on_partitions_revoked did not finish within the request timeout");
                 }
             }
             if identity.instance_id.is_none() {
                 let leave = async {
                     let connection = self.coordinator.connection(Lane::Membership).await?;
-                    leave_group(
-                        &connection,
-                        &self.config.group_id,
-                        &identity,
-                        "the consumer is being closed",
-                    )
-                    .await
+                    leave_group(&connection, &self.config.group_id, &identity, reason).await
                 };
                 result = match tokio::time::timeout(bound, leave).await {
                     Ok(r) => r,
                     Err(_) => {
-                        tracing::warn!(group = %self.config.group_id, "LeaveGroup timed out during close");
+                        tracing::warn!(group = %self.config.group_id, "LeaveGroup timed out");
                         Ok(())
                     }
                 };
@@ -561,6 +570,22 @@ impl GroupMember {
         } else if !owned.is_empty() {
             self.listener.on_partitions_lost(&owned).await;
         }
+        self.assignment.clear();
+        result
+    }
+
+    /// Leaves the group: stops the heartbeat, runs `on_partitions_revoked` for the current
+    /// assignment (so the owner can commit), sends LeaveGroup (not for static members, which
+    /// keep their place for session.timeout.ms, as in Java) and waits for background commits.
+    /// Every step is bounded by the request timeout, so close never hangs.
+    pub async fn close(mut self) -> Result<(), GroupError> {
+        let bound = self
+            .coordinator
+            .connection_config()
+            .request_timeout_duration();
+        let result = self
+            .give_up_membership("the consumer is being closed")
+            .await;
         self.assignment.clear();
         if tokio::time::timeout(bound, async {
             while self.background.join_next().await.is_some() {}
