@@ -153,3 +153,98 @@ async fn group_session_timeout_evicts_a_silent_member() {
     eprintln!("silent member evicted after {took:?} (session.timeout.ms 6 s)");
     stays.stop().await.close().await.expect("close");
 }
+
+#[tokio::test]
+async fn group_partitions_added_to_a_topic_are_assigned_after_a_metadata_refresh() {
+    use kafka_listener::client::BrokerConnection;
+    use kafka_protocol::messages::create_partitions_request::CreatePartitionsTopic;
+    use kafka_protocol::messages::{CreatePartitionsRequest, TopicName};
+    use kafka_protocol::protocol::StrBytes;
+
+    init_tracing();
+    let kafka = TestKafka::start().await;
+    let topic = new_topic(&kafka, "group-grow", 2).await;
+    let config = fast_config(&unique_name("g-grow")).metadata_max_age(Duration::from_millis(500));
+    let driven = DrivenMember::start(member(&kafka, config, &topic));
+    eventually(
+        "the member to own both partitions",
+        Duration::from_secs(30),
+        || async { driven.current() == all_partitions(&topic, 2) },
+    )
+    .await;
+
+    let admin = BrokerConnection::connect(
+        &kafka.connection().bootstrap_servers()[0],
+        kafka.connection(),
+    )
+    .await
+    .expect("connect");
+    let response = admin
+        .send(
+            CreatePartitionsRequest::default()
+                .with_topics(vec![CreatePartitionsTopic::default()
+                    .with_name(TopicName(StrBytes::from_string(topic.clone())))
+                    .with_count(4)
+                    .with_assignments(None)])
+                .with_timeout_ms(10_000),
+        )
+        .await
+        .expect("create partitions");
+    assert_eq!(response.results[0].error_code, 0, "{response:?}");
+
+    // Java's leader rebalances when a subscribed topic grows; so must we, or the new
+    // partitions are never consumed.
+    eventually(
+        "the new partitions to be assigned",
+        Duration::from_secs(30),
+        || async { driven.current() == all_partitions(&topic, 4) },
+    )
+    .await;
+    driven.stop().await.close().await.expect("close");
+}
+
+#[tokio::test]
+async fn group_member_that_unsubscribes_leaves_and_can_subscribe_again() {
+    init_tracing();
+    let kafka = TestKafka::start().await;
+    let topic = new_topic(&kafka, "group-unsub", 4).await;
+    let group = unique_name("g-unsub");
+    let stays = DrivenMember::start(member(&kafka, fast_config(&group), &topic));
+    let mut toggles = member(&kafka, fast_config(&group), &topic);
+    let expected = all_partitions(&topic, 4);
+    wait_for_split_with(&mut toggles, &stays, Duration::from_secs(30)).await;
+
+    let change = toggles.unsubscribe().await.expect("unsubscribe");
+    assert_eq!(change.revoked.len(), 2);
+    assert!(toggles.assignment().is_empty());
+    assert_eq!(toggles.generation(), None);
+    // Not subscribed: polling does not join.
+    assert_eq!(toggles.poll().await.expect("poll"), None);
+    eventually(
+        "the other member to own everything",
+        Duration::from_secs(30),
+        || async { stays.current() == expected },
+    )
+    .await;
+
+    toggles.subscribe([topic.as_str()]);
+    wait_for_split_with(&mut toggles, &stays, Duration::from_secs(30)).await;
+    toggles.close().await.expect("close");
+    stays.stop().await.close().await.expect("close");
+}
+
+/// Polls `member` until it and `other` hold two partitions each.
+async fn wait_for_split_with(
+    member: &mut kafka_listener::group::GroupMember,
+    other: &DrivenMember,
+    timeout: Duration,
+) {
+    let deadline = Instant::now() + timeout;
+    while !(member.assignment().len() == 2 && other.current().len() == 2) {
+        assert!(Instant::now() < deadline, "no split within {timeout:?}");
+        member
+            .poll_timeout(Duration::from_millis(50))
+            .await
+            .expect("poll");
+    }
+}

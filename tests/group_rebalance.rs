@@ -215,3 +215,62 @@ async fn group_works_when_the_coordinator_is_not_the_partition_leader() {
     }
     member.close().await.expect("close");
 }
+
+#[tokio::test]
+async fn group_member_fenced_by_a_duplicate_instance_id_loses_its_partitions() {
+    init_tracing();
+    let kafka = TestKafka::start().await;
+    let topic = new_topic(&kafka, "group-fence", 2).await;
+    let group = unique_name("g-fence");
+    let instance = unique_name("twin");
+    let listener = RecordingListener::default();
+    let mut older = member(
+        &kafka,
+        fast_config(&group).group_instance_id(&instance),
+        &topic,
+    )
+    .with_listener(listener.clone());
+    join_alone(&mut older, Duration::from_secs(30)).await;
+    let owned = older.assignment();
+
+    // A second process configured with the same group.instance.id takes the place over.
+    let mut newer = member(
+        &kafka,
+        fast_config(&group).group_instance_id(&instance),
+        &topic,
+    );
+    join_alone(&mut newer, Duration::from_secs(30)).await;
+
+    // The older member's heartbeat is answered FENCED_INSTANCE_ID: lost (no commit), reported.
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let fenced = loop {
+        assert!(
+            Instant::now() < deadline,
+            "the older member was never fenced"
+        );
+        if let Err(e) = older.poll_timeout(Duration::from_millis(100)).await {
+            break e;
+        }
+    };
+    let err = fenced;
+    assert!(matches!(err, GroupError::FencedInstance { .. }), "{err}");
+    assert!(
+        listener.calls().contains(&Callback::Lost(owned.clone())),
+        "{:?}",
+        listener.calls()
+    );
+    assert!(older.assignment().is_empty());
+    // Fatal, as in Java: the older member does not rejoin and fence the newer one in turn.
+    let again = older.poll().await.expect_err("still fenced");
+    assert!(
+        matches!(again, GroupError::FencedInstance { .. }),
+        "{again}"
+    );
+    newer.poll().await.expect("newer member unaffected");
+    assert_eq!(newer.assignment(), owned);
+    older
+        .close()
+        .await
+        .expect("close of a fenced static member");
+    newer.close().await.expect("close");
+}

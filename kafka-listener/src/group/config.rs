@@ -164,6 +164,10 @@ pub struct GroupConfig {
     pub auto_offset_reset: AutoOffsetReset,
     /// `client.rack`, sent in the subscription.
     pub client_rack: Option<String>,
+    /// `metadata.max.age.ms` (5 min): how often the member re-reads its topics' partition
+    /// counts; a change (partitions added, a subscribed topic created) triggers a rebalance,
+    /// as in Java, so new partitions get consumed.
+    pub metadata_max_age: Duration,
 }
 
 impl GroupConfig {
@@ -178,6 +182,7 @@ impl GroupConfig {
             group_instance_id: None,
             auto_offset_reset: AutoOffsetReset::Latest,
             client_rack: None,
+            metadata_max_age: Duration::from_secs(300),
         }
     }
 
@@ -221,6 +226,12 @@ impl GroupConfig {
     /// Sets `auto.offset.reset`.
     pub fn auto_offset_reset(mut self, reset: AutoOffsetReset) -> Self {
         self.auto_offset_reset = reset;
+        self
+    }
+
+    /// Sets `metadata.max.age.ms`.
+    pub fn metadata_max_age(mut self, age: Duration) -> Self {
+        self.metadata_max_age = age;
         self
     }
 

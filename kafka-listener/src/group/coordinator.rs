@@ -12,14 +12,31 @@ use super::error::response_error;
 use super::GroupError;
 use crate::client::{BrokerConnection, ConnectionConfig};
 
-/// The coordinator connection shared by the member and its [`OffsetCommitter`]s.
+/// Which connection to the coordinator a request travels on. A broker handles one request per
+/// connection at a time, and holds JoinGroup/SyncGroup until the rebalance completes — so
+/// commits and offset fetches get their own connection, or they would wait (and time out)
+/// behind a held join. The heartbeat task has a third one of its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Lane {
+    /// JoinGroup, SyncGroup, LeaveGroup and the leader's metadata request.
+    Membership,
+    /// OffsetCommit and OffsetFetch.
+    Offsets,
+}
+
+type Slot = Arc<tokio::sync::Mutex<Option<Arc<BrokerConnection>>>>;
+
+/// The group coordinator's address and connections, shared by the member and its
+/// [`OffsetCommitter`]s.
 ///
 /// [`OffsetCommitter`]: super::OffsetCommitter
 #[derive(Debug, Clone)]
 pub(crate) struct Coordinator {
     group: String,
     connection: ConnectionConfig,
-    current: Arc<tokio::sync::Mutex<Option<Arc<BrokerConnection>>>>,
+    address: Arc<tokio::sync::Mutex<Option<String>>>,
+    membership: Slot,
+    offsets: Slot,
 }
 
 impl Coordinator {
@@ -27,7 +44,9 @@ impl Coordinator {
         Self {
             group,
             connection,
-            current: Arc::default(),
+            address: Arc::default(),
+            membership: Arc::default(),
+            offsets: Arc::default(),
         }
     }
 
@@ -35,35 +54,68 @@ impl Coordinator {
         &self.connection
     }
 
-    /// The open connection to the coordinator, looked up first if there is none.
-    pub(crate) async fn connection(&self) -> Result<Arc<BrokerConnection>, GroupError> {
-        let mut current = self.current.lock().await;
-        if let Some(connection) = current.as_ref().filter(|c| c.is_open()) {
+    fn slot(&self, lane: Lane) -> &Slot {
+        match lane {
+            Lane::Membership => &self.membership,
+            Lane::Offsets => &self.offsets,
+        }
+    }
+
+    /// The open connection to the coordinator for `lane`, looking the coordinator up first if
+    /// it is unknown.
+    pub(crate) async fn connection(&self, lane: Lane) -> Result<Arc<BrokerConnection>, GroupError> {
+        let mut slot = self.slot(lane).lock().await;
+        if let Some(connection) = slot.as_ref().filter(|c| c.is_open()) {
             return Ok(Arc::clone(connection));
         }
-        let connection = Arc::new(self.discover().await?);
-        *current = Some(Arc::clone(&connection));
+        let address = self.address().await?;
+        let connection = match BrokerConnection::connect(&address, &self.connection).await {
+            Ok(connection) => Arc::new(connection),
+            Err(e) => {
+                // The coordinator may be gone; look it up again next time.
+                self.address.lock().await.take();
+                return Err(e.into());
+            }
+        };
+        *slot = Some(Arc::clone(&connection));
         Ok(connection)
     }
 
-    /// Forgets `connection` (if still current) so the next call rediscovers the coordinator.
-    pub(crate) async fn invalidate(&self, connection: &Arc<BrokerConnection>) {
-        let mut current = self.current.lock().await;
-        if current.as_ref().is_some_and(|c| Arc::ptr_eq(c, connection)) {
-            tracing::info!(group = %self.group, coordinator = connection.addr(), "coordinator lost; will look it up again");
-            *current = None;
+    /// The coordinator's address (the heartbeat task connects to it on its own).
+    pub(crate) async fn address(&self) -> Result<String, GroupError> {
+        let mut address = self.address.lock().await;
+        if let Some(address) = address.as_ref() {
+            return Ok(address.clone());
         }
+        let found = self.discover().await?;
+        *address = Some(found.clone());
+        Ok(found)
     }
 
-    /// Forgets whatever connection is current (the heartbeat saw the coordinator move).
-    pub(crate) async fn invalidate_current(&self) {
-        self.current.lock().await.take();
+    /// Forgets `connection` and the coordinator's address, so the next call rediscovers the
+    /// coordinator (it moved, or the connection broke).
+    pub(crate) async fn invalidate(&self, connection: &Arc<BrokerConnection>) {
+        for lane in [Lane::Membership, Lane::Offsets] {
+            let mut slot = self.slot(lane).lock().await;
+            if slot.as_ref().is_some_and(|c| Arc::ptr_eq(c, connection)) {
+                tracing::info!(group = %self.group, coordinator = connection.addr(), "coordinator connection lost; will look the coordinator up again");
+                *slot = None;
+            }
+        }
+        self.address.lock().await.take();
+    }
+
+    /// Forgets every connection and the address (the heartbeat saw the coordinator move).
+    pub(crate) async fn invalidate_all(&self) {
+        self.membership.lock().await.take();
+        self.offsets.lock().await.take();
+        self.address.lock().await.take();
     }
 
     /// Asks each bootstrap server in turn for the coordinator until one names it, retrying
     /// COORDINATOR_NOT_AVAILABLE (a fresh cluster creates __consumer_offsets on first use)
     /// within the request timeout.
-    async fn discover(&self) -> Result<BrokerConnection, GroupError> {
+    async fn discover(&self) -> Result<String, GroupError> {
         let patience = self.connection.request_timeout_duration();
         let started = Instant::now();
         let mut backoff = Duration::from_millis(50);
@@ -71,13 +123,10 @@ impl Coordinator {
         loop {
             for server in self.connection.bootstrap_servers() {
                 match self.ask(server).await {
-                    Ok(addr) => match BrokerConnection::connect(&addr, &self.connection).await {
-                        Ok(connection) => {
-                            tracing::info!(group = %self.group, coordinator = %addr, "found group coordinator");
-                            return Ok(connection);
-                        }
-                        Err(e) => last = e.to_string(),
-                    },
+                    Ok(addr) => {
+                        tracing::info!(group = %self.group, coordinator = %addr, "found group coordinator");
+                        return Ok(addr);
+                    }
                     Err(e) => last = e,
                 }
             }

@@ -36,8 +36,9 @@ pub enum GroupError {
         /// What to check.
         hint: &'static str,
     },
-    /// Another member with the same `group.instance.id` took over; this member is fenced.
-    #[error("group {group}: another consumer joined with group.instance.id {instance_id}; give each instance a unique id")]
+    /// Another member with the same `group.instance.id` took over; this member is fenced for
+    /// good (as in Java): every later poll fails the same way; close it.
+    #[error("group {group}: another consumer joined with group.instance.id {instance_id}; give each instance a unique id, and close this member")]
     FencedInstance {
         /// The group id.
         group: String,

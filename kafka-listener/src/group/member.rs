@@ -2,24 +2,21 @@
 //! changes, commit, close.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 use std::time::Duration;
 
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinSet;
 use tracing::Instrument;
 
-use super::coordinator::Coordinator;
+use super::coordinator::{Coordinator, Lane};
 use super::heartbeat::{HeartbeatSettings, HeartbeatTask, LastPoll};
 use super::identity::{SharedIdentity, Signal};
 use super::listener::NoopListener;
-use super::membership::{join_and_sync, leave_group};
+use super::membership::{join_and_sync, leave_group, partition_counts};
 use super::{
-    AssignorKind, GroupConfig, GroupError, OffsetAndMetadata, OffsetCommitter, RebalanceListener,
-    TopicPartition,
+    AssignorKind, GroupConfig, GroupError, OffsetAndMetadata, OffsetCommitter, PendingCommit,
+    RebalanceListener, TopicPartition,
 };
 use crate::client::ConnectionConfig;
 use kafka_protocol::ResponseError;
@@ -75,7 +72,14 @@ pub struct GroupMember {
     assignment: BTreeSet<TopicPartition>,
     protocol: Option<AssignorKind>,
     rejoin_needed: bool,
+    /// Another process took our group.instance.id; as in Java this is fatal: rejoining would
+    /// fence it in turn and the two would take turns forever.
+    fenced_instance: bool,
+    /// Partition counts of the subscribed topics as of the last join, and when to re-check.
+    metadata: Option<(BTreeMap<String, i32>, tokio::time::Instant)>,
     heartbeat: Option<HeartbeatTask>,
+    /// After the coordinator was lost: when to try reaching it again, and the next backoff.
+    coordinator_retry: Option<(tokio::time::Instant, Duration)>,
     last_poll: LastPoll,
     data_plane: Option<rskafka::client::Client>,
     background: JoinSet<()>,
@@ -109,7 +113,10 @@ impl GroupMember {
             assignment: BTreeSet::new(),
             protocol: None,
             rejoin_needed: true,
+            fenced_instance: false,
+            metadata: None,
             heartbeat: None,
+            coordinator_retry: None,
             last_poll: LastPoll::now(),
             data_plane: None,
             background: JoinSet::new(),
@@ -190,6 +197,9 @@ impl GroupMember {
         wait: Duration,
     ) -> Result<Option<AssignmentChange>, GroupError> {
         self.last_poll.touch();
+        if self.fenced_instance {
+            return Err(self.fenced_instance_error());
+        }
         let mut change = AssignmentChange::default();
         while let Ok(signal) = self.signals.try_recv() {
             self.handle_signal(signal, &mut change).await?;
@@ -200,13 +210,22 @@ impl GroupMember {
                 self.handle_signal(signal, &mut change).await?;
             }
         }
+        if !self.needs_join() {
+            self.check_metadata().await;
+        }
         if self.needs_join() {
             let identity = self.identity.get();
             let span = tracing::info_span!("group_rejoin", group = %self.config.group_id, member_id = %identity.member_id, generation = identity.generation);
             self.rejoin(&mut change).instrument(span).await?;
         } else if self.heartbeat.is_none() && self.generation().is_some() {
-            // The coordinator moved under a valid generation: heartbeat to the new one.
-            self.start_heartbeat().await?;
+            // The coordinator moved under a valid generation: heartbeat to the new one, with
+            // a backoff while it is unreachable.
+            let due = self
+                .coordinator_retry
+                .is_none_or(|(at, _)| tokio::time::Instant::now() >= at);
+            if due {
+                self.start_heartbeat().await?;
+            }
         }
         self.last_poll.touch();
         let changed =
@@ -218,6 +237,41 @@ impl GroupMember {
             return Ok(Some(change));
         }
         Ok(None)
+    }
+
+    /// Every `metadata.max.age`: re-reads the subscribed topics' partition counts and asks
+    /// for a rebalance when they changed since the last join.
+    async fn check_metadata(&mut self) {
+        let due = match &self.metadata {
+            Some((_, at)) => tokio::time::Instant::now() >= *at,
+            None => self.generation().is_some(),
+        };
+        if !due {
+            return;
+        }
+        let Some(counts) = self.read_partition_counts().await else {
+            return;
+        };
+        let next = tokio::time::Instant::now() + self.config.metadata_max_age;
+        match self.metadata.replace((counts.clone(), next)) {
+            Some((before, _)) if before != counts => {
+                tracing::info!(group = %self.config.group_id, ?before, now = ?counts, "subscribed topics changed; rebalancing");
+                self.rejoin_needed = true;
+            }
+            _ => {}
+        }
+    }
+
+    async fn read_partition_counts(&self) -> Option<BTreeMap<String, i32>> {
+        let connection = self.coordinator.connection(Lane::Offsets).await.ok()?;
+        let topics = self.topics.iter().cloned().collect();
+        match partition_counts(&connection, &topics).await {
+            Ok(counts) => Some(counts),
+            Err(error) => {
+                tracing::debug!(group = %self.config.group_id, %error, "metadata refresh failed");
+                None
+            }
+        }
     }
 
     fn needs_join(&self) -> bool {
@@ -232,19 +286,23 @@ impl GroupMember {
         match signal {
             Signal::RejoinNeeded => self.rejoin_needed = true,
             Signal::CoordinatorLost => {
-                self.coordinator.invalidate_current().await;
+                self.coordinator.invalidate_all().await;
                 if let Some(heartbeat) = self.heartbeat.take() {
                     heartbeat.stop(Duration::from_secs(1)).await;
                 }
+                let backoff = self
+                    .coordinator_retry
+                    .map_or(Duration::from_millis(100), |(_, b)| {
+                        (b * 2).min(Duration::from_secs(2))
+                    });
+                self.coordinator_retry = Some((tokio::time::Instant::now() + backoff, backoff));
             }
             Signal::Fenced(error) => {
                 self.lose_partitions(change, error != ResponseError::IllegalGeneration)
                     .await;
                 if error == ResponseError::FencedInstanceId {
-                    return Err(GroupError::FencedInstance {
-                        group: self.config.group_id.clone(),
-                        instance_id: self.config.group_instance_id.clone().unwrap_or_default(),
-                    });
+                    self.fenced_instance = true;
+                    return Err(self.fenced_instance_error());
                 }
             }
             Signal::PollIntervalExceeded => {
@@ -256,6 +314,13 @@ impl GroupMember {
             }
         }
         Ok(())
+    }
+
+    fn fenced_instance_error(&self) -> GroupError {
+        GroupError::FencedInstance {
+            group: self.config.group_id.clone(),
+            instance_id: self.config.group_instance_id.clone().unwrap_or_default(),
+        }
     }
 
     /// The member is out of its generation: its partitions already belong to others.
@@ -310,8 +375,22 @@ impl GroupMember {
             &self.topics,
             &owned,
         )
-        .await?;
+        .await
+        .inspect_err(|e| {
+            if matches!(e, GroupError::FencedInstance { .. }) {
+                self.fenced_instance = true;
+            }
+        })?;
         self.protocol = Some(joined.protocol);
+        if joined.generation_lost && !self.assignment.is_empty() {
+            // Our old generation expired while we were away: those partitions went to others
+            // without an orderly revoke.
+            let lost: Vec<TopicPartition> =
+                std::mem::take(&mut self.assignment).into_iter().collect();
+            tracing::warn!(group = %self.config.group_id, partitions = ?lost, "generation expired before rejoin; partitions lost");
+            self.listener.on_partitions_lost(&lost).await;
+            change.lost.extend(lost);
+        }
         let new: BTreeSet<TopicPartition> = joined
             .assignment
             .partitions
@@ -325,6 +404,10 @@ impl GroupMember {
         // Signals from the previous generation's heartbeat are stale now.
         while self.signals.try_recv().is_ok() {}
         self.heartbeat = Some(self.spawn_heartbeat(joined.coordinator_addr));
+        self.coordinator_retry = None;
+        // The baseline for noticing partition changes; the leader read the same moments ago.
+        let next = tokio::time::Instant::now() + self.config.metadata_max_age;
+        self.metadata = self.read_partition_counts().await.map(|c| (c, next));
         if !revoked.is_empty() {
             // Cooperative: give the moved partitions up, then rejoin so the leader can hand
             // them to their new owners (Java's follow-up rebalance).
@@ -345,8 +428,8 @@ impl GroupMember {
     }
 
     async fn start_heartbeat(&mut self) -> Result<(), GroupError> {
-        let connection = self.coordinator.connection().await?;
-        self.heartbeat = Some(self.spawn_heartbeat(connection.addr().to_owned()));
+        let address = self.coordinator.address().await?;
+        self.heartbeat = Some(self.spawn_heartbeat(address));
         Ok(())
     }
 
@@ -428,11 +511,26 @@ impl GroupMember {
         .await
     }
 
-    /// Leaves the group: stops the heartbeat, runs `on_partitions_revoked` for the current
-    /// assignment (so the owner can commit), sends LeaveGroup (not for static members, which
-    /// keep their place for session.timeout.ms, as in Java) and waits for background commits.
-    /// Every step is bounded by the request timeout, so close never hangs.
-    pub async fn close(mut self) -> Result<(), GroupError> {
+    /// Drops the subscription and leaves the group as [`close`](Self::close) does (revoke, then
+    /// LeaveGroup unless static), but keeps the member usable: a later
+    /// [`subscribe`](Self::subscribe) and poll join again.
+    pub async fn unsubscribe(&mut self) -> Result<AssignmentChange, GroupError> {
+        let revoked = self.assignment();
+        let result = self.give_up_membership("the consumer unsubscribed").await;
+        self.topics.clear();
+        self.rejoin_needed = true;
+        self.metadata = None;
+        self.identity.reset(true);
+        result.map(|()| AssignmentChange {
+            revoked,
+            generation: -1,
+            ..Default::default()
+        })
+    }
+
+    /// Stops the heartbeat, revokes (or, out of generation, loses) the assignment and sends
+    /// LeaveGroup for a dynamic member, each step bounded by the request timeout.
+    async fn give_up_membership(&mut self, reason: &str) -> Result<(), GroupError> {
         let bound = self
             .coordinator
             .connection_config()
@@ -453,24 +551,18 @@ impl GroupMember {
                 .await
                 .is_err()
                 {
-                    tracing::warn!(group = %self.config.group_id, "on_partitions_revoked did not finish within the request timeout during close");
+                    tracing::warn!(group = %self.config.group_id, "on_partitions_revoked did not finish within the request timeout");
                 }
             }
             if identity.instance_id.is_none() {
                 let leave = async {
-                    let connection = self.coordinator.connection().await?;
-                    leave_group(
-                        &connection,
-                        &self.config.group_id,
-                        &identity,
-                        "the consumer is being closed",
-                    )
-                    .await
+                    let connection = self.coordinator.connection(Lane::Membership).await?;
+                    leave_group(&connection, &self.config.group_id, &identity, reason).await
                 };
                 result = match tokio::time::timeout(bound, leave).await {
                     Ok(r) => r,
                     Err(_) => {
-                        tracing::warn!(group = %self.config.group_id, "LeaveGroup timed out during close");
+                        tracing::warn!(group = %self.config.group_id, "LeaveGroup timed out");
                         Ok(())
                     }
                 };
@@ -478,6 +570,22 @@ impl GroupMember {
         } else if !owned.is_empty() {
             self.listener.on_partitions_lost(&owned).await;
         }
+        self.assignment.clear();
+        result
+    }
+
+    /// Leaves the group: stops the heartbeat, runs `on_partitions_revoked` for the current
+    /// assignment (so the owner can commit), sends LeaveGroup (not for static members, which
+    /// keep their place for session.timeout.ms, as in Java) and waits for background commits.
+    /// Every step is bounded by the request timeout, so close never hangs.
+    pub async fn close(mut self) -> Result<(), GroupError> {
+        let bound = self
+            .coordinator
+            .connection_config()
+            .request_timeout_duration();
+        let result = self
+            .give_up_membership("the consumer is being closed")
+            .await;
         self.assignment.clear();
         if tokio::time::timeout(bound, async {
             while self.background.join_next().await.is_some() {}
@@ -492,24 +600,6 @@ impl GroupMember {
     }
 }
 
-/// A commit started by [`GroupMember::commit_async`]; resolves to its result.
-#[derive(Debug)]
-pub struct PendingCommit {
-    group: String,
-    result: oneshot::Receiver<Result<(), GroupError>>,
-}
-
-impl Future for PendingCommit {
-    type Output = Result<(), GroupError>;
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        Pin::new(&mut self.result).poll(cx).map(|r| {
-            r.unwrap_or_else(|_| {
-                Err(GroupError::NotInGeneration {
-                    group: self.group.clone(),
-                    reason: "the member was dropped before the commit finished".to_owned(),
-                })
-            })
-        })
-    }
-}
+#[cfg(test)]
+#[path = "member_tests.rs"]
+mod tests;

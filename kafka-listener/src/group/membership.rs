@@ -14,7 +14,7 @@ use kafka_protocol::messages::{
 use kafka_protocol::protocol::StrBytes;
 use kafka_protocol::ResponseError;
 
-use super::coordinator::Coordinator;
+use super::coordinator::{Coordinator, Lane};
 use super::error::{coordinator_moved, response_error};
 use super::identity::{Identity, SharedIdentity};
 use super::{
@@ -35,6 +35,9 @@ pub(crate) struct Joined {
     pub(crate) leader: bool,
     pub(crate) assignment: Assignment,
     pub(crate) coordinator_addr: String,
+    /// The coordinator no longer knew our member id or generation when we rejoined: whatever
+    /// we owned was already given to others (cooperative members report it lost).
+    pub(crate) generation_lost: bool,
 }
 
 fn str_bytes(s: &str) -> StrBytes {
@@ -53,8 +56,9 @@ pub(crate) async fn join_and_sync(
 ) -> Result<Joined, GroupError> {
     let group = config.group_id.as_str();
     let mut last_error: Option<GroupError> = None;
+    let mut generation_lost = false;
     for _ in 0..MAX_JOIN_ATTEMPTS {
-        let connection = coordinator.connection().await?;
+        let connection = coordinator.connection(Lane::Membership).await?;
         let current = identity.get();
         let response = match join(&connection, config, &current, topics, owned).await {
             Ok(response) => response,
@@ -73,6 +77,7 @@ pub(crate) async fn join_and_sync(
             }
             Some(ResponseError::UnknownMemberId | ResponseError::IllegalGeneration) => {
                 identity.reset(true);
+                generation_lost = true;
                 continue;
             }
             Some(ResponseError::RebalanceInProgress | ResponseError::CoordinatorLoadInProgress) => {
@@ -155,11 +160,18 @@ pub(crate) async fn join_and_sync(
                     leader,
                     assignment,
                     coordinator_addr: connection.addr().to_owned(),
+                    generation_lost,
                 });
             }
             Some(ResponseError::RebalanceInProgress) => continue,
-            Some(ResponseError::UnknownMemberId) => identity.reset(true),
-            Some(ResponseError::IllegalGeneration) => identity.reset(false),
+            Some(ResponseError::UnknownMemberId) => {
+                identity.reset(true);
+                generation_lost = true;
+            }
+            Some(ResponseError::IllegalGeneration) => {
+                identity.reset(false);
+                generation_lost = true;
+            }
             Some(e) if coordinator_moved(e) => coordinator.invalidate(&connection).await,
             Some(ResponseError::FencedInstanceId) => {
                 return Err(GroupError::FencedInstance {
@@ -285,7 +297,7 @@ async fn leader_assignments(
 }
 
 /// Partition counts of the existing `topics`; missing ones are left out (Java skips them).
-async fn partition_counts(
+pub(crate) async fn partition_counts(
     connection: &BrokerConnection,
     topics: &BTreeSet<String>,
 ) -> Result<BTreeMap<String, i32>, GroupError> {

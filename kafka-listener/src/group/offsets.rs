@@ -12,9 +12,13 @@ use kafka_protocol::messages::{
 };
 use kafka_protocol::protocol::StrBytes;
 use kafka_protocol::ResponseError;
-use tokio::sync::mpsc;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 
-use super::coordinator::Coordinator;
+use tokio::sync::{mpsc, oneshot};
+
+use super::coordinator::{Coordinator, Lane};
 use super::error::{coordinator_moved, response_error};
 use super::identity::{SharedIdentity, Signal};
 use super::{GroupError, TopicPartition};
@@ -61,6 +65,12 @@ pub struct OffsetCommitter {
 }
 
 impl OffsetCommitter {
+    /// The generation commits are sent with now; `None` when the member is not in one.
+    pub fn generation(&self) -> Option<i32> {
+        let identity = self.identity.get();
+        identity.in_generation().then_some(identity.generation)
+    }
+
     /// Commits `offsets` and waits for the coordinator's answer.
     ///
     /// Fails with [`GroupError::RebalanceInProgress`] when the commit raced a rebalance (poll,
@@ -104,7 +114,7 @@ impl OffsetCommitter {
                     })
                     .collect(),
             );
-        let connection = self.coordinator.connection().await?;
+        let connection = self.coordinator.connection(Lane::Offsets).await?;
         let response = match connection.send(request).await {
             Ok(response) => response,
             Err(e) => {
@@ -166,7 +176,7 @@ impl OffsetCommitter {
                 .push(tp.partition);
         }
         for attempt in 0.. {
-            let connection = self.coordinator.connection().await?;
+            let connection = self.coordinator.connection(Lane::Offsets).await?;
             let version = connection.version_for::<OffsetFetchRequest>()?;
             let group_id = GroupId(StrBytes::from_string(self.group.clone()));
             let request = if version >= 8 {
@@ -281,5 +291,27 @@ impl OffsetCommitter {
             }
         }
         unreachable!("the loop returns")
+    }
+}
+
+/// A commit started by [`GroupMember::commit_async`]; resolves to its result.
+#[derive(Debug)]
+pub struct PendingCommit {
+    pub(crate) group: String,
+    pub(crate) result: oneshot::Receiver<Result<(), GroupError>>,
+}
+
+impl Future for PendingCommit {
+    type Output = Result<(), GroupError>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        Pin::new(&mut self.result).poll(cx).map(|r| {
+            r.unwrap_or_else(|_| {
+                Err(GroupError::NotInGeneration {
+                    group: self.group.clone(),
+                    reason: "the member was dropped before the commit finished".to_owned(),
+                })
+            })
+        })
     }
 }
