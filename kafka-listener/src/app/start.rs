@@ -49,19 +49,23 @@ pub(super) async fn start(app: App) -> Result<RunningApp> {
     };
     let data_plane = Arc::new(connection.rskafka_client().await?);
     create_topics(&data_plane, &topics).await?;
+    let shutdown = CancellationToken::new();
+    let (events, events_from_start) = tokio::sync::broadcast::channel(1024);
+    let plans = specs
+        .iter()
+        .map(|&spec| ListenerPlan::resolve(spec, &properties, shutdown_timeout).map(|p| (spec, p)))
+        .collect::<Result<Vec<_>>>()?;
     if properties.listener.missing_topics_fatal {
-        let wanted = specs.iter().flat_map(|s| s.topics.iter().copied());
+        let wanted = plans
+            .iter()
+            .flat_map(|(_, plan)| plan.topics.iter().map(String::as_str));
         let missing = missing_topics(&data_plane, wanted).await?;
         if !missing.is_empty() {
             return Err(Error::MissingTopics { topics: missing });
         }
     }
-
-    let shutdown = CancellationToken::new();
-    let (events, events_from_start) = tokio::sync::broadcast::channel(1024);
     let mut runtimes = Vec::new();
-    for spec in specs {
-        let plan = ListenerPlan::resolve(spec, &properties, shutdown_timeout)?;
+    for (spec, plan) in plans {
         let ListenerHandler::Record(handler) = spec.handler else {
             return Err(Error::Unsupported {
                 listener: spec.location(),

@@ -323,11 +323,25 @@ where
     let poll_wait = settings
         .poll_timeout
         .clamp(Duration::from_millis(10), Duration::from_millis(500));
+    let mut stuck_reported = false;
     while !shutdown.is_cancelled() {
-        if partitions
+        let stuck = partitions
             .longest_handler()
-            .is_some_and(|busy| busy > settings.max_poll_interval)
-        {
+            .filter(|busy| *busy > settings.max_poll_interval);
+        if let Some(busy) = stuck {
+            // Report once the heartbeat has actually taken the member out of the group.
+            if !stuck_reported && member.generation().is_none() {
+                stuck_reported = true;
+                tracing::error!(group = %partitions.group_id, busy_ms = busy.as_millis() as u64, "a handler exceeded max.poll.interval.ms; the member left the group");
+                partitions.emit(ContainerEvent::ConsumerError {
+                    listener: settings.listener_id.to_string(),
+                    message: format!(
+                        "a handler has run for {busy:?}, longer than max.poll.interval.ms ({:?}): the consumer left the group and its partitions are reassigned",
+                        settings.max_poll_interval
+                    ),
+                    poll_interval_exceeded: true,
+                });
+            }
             // Like a Java consumer stuck in its listener: no poll, so the heartbeat task leaves
             // the group once max.poll.interval.ms passed; the next poll reports it.
             tokio::select! {
@@ -335,6 +349,7 @@ where
                 _ = tokio::time::sleep(poll_wait) => continue,
             }
         }
+        stuck_reported = false;
         let change = match member.poll_timeout(poll_wait).await {
             Ok(change) => change,
             Err(error) => {

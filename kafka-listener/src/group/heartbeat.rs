@@ -122,6 +122,10 @@ async fn run(settings: HeartbeatSettings, cancel: CancellationToken) {
                     tracing::debug!(group, %error, "LeaveGroup after poll timeout failed");
                 }
             }
+            // Out of the group from now on, as Java resets its generation here: a commit the
+            // stuck owner attempts when it finally returns must fail, not land as a
+            // generation-less commit on a group that is now empty.
+            settings.identity.reset(true);
             let _ = settings.signals.send(Signal::PollIntervalExceeded);
             return;
         }
