@@ -12,18 +12,41 @@ use super::relaxed::{elements, env_form, uniform_key};
 #[derive(Debug)]
 struct Layer {
     source: PropertySource,
+    /// The uniform form of each entry's key, in entry order.
+    uniform: Vec<String>,
     by_key: HashMap<String, usize>,
 }
 
 impl Layer {
     fn new(source: PropertySource) -> Self {
-        let by_key = source
+        let uniform: Vec<String> = source
             .entries
             .iter()
-            .enumerate()
-            .map(|(index, (key, _))| (uniform_key(key), index))
+            .map(|(key, _)| uniform_key(key))
             .collect();
-        Self { source, by_key }
+        let by_key = uniform
+            .iter()
+            .enumerate()
+            .map(|(index, key)| (key.clone(), index))
+            .collect();
+        Self {
+            source,
+            uniform,
+            by_key,
+        }
+    }
+
+    /// Entries whose uniform key lies under `uniform_prefix` (which ends in `.`).
+    fn under<'a>(
+        &'a self,
+        uniform_prefix: &'a str,
+    ) -> impl Iterator<Item = &'a (String, PropertyValue)> + 'a {
+        self.source
+            .entries
+            .iter()
+            .zip(&self.uniform)
+            .filter(move |(_, uniform)| uniform.starts_with(uniform_prefix))
+            .map(|(entry, _)| entry)
     }
 
     fn get(&self, uniform: &str) -> Option<&PropertyValue> {
@@ -58,6 +81,9 @@ impl EnvVars {
     /// The variable that overrides `key` (`spring.kafka.consumer.group-id` ←
     /// `SPRING_KAFKA_CONSUMER_GROUP_ID` or `SPRING_KAFKA_CONSUMER_GROUPID`).
     pub fn for_key(&self, key: &str) -> Option<(&str, &str)> {
+        if self.by_form.is_empty() {
+            return None;
+        }
         let name = self.by_form.get(&env_form(&uniform_key(key)))?;
         Some((name.as_str(), self.vars[name].as_str()))
     }
@@ -192,16 +218,12 @@ impl Environment {
     /// higher sources overriding lower ones key by key.
     pub fn map(&self, prefix: &str) -> BTreeMap<String, PropertyValue> {
         let prefix_len = elements(prefix).len();
-        let uniform_prefix = uniform_key(prefix);
+        let uniform_prefix = format!("{}.", uniform_key(prefix));
         let mut out = BTreeMap::new();
         for layer in self.layers.iter().rev() {
-            for (key, value) in &layer.source.entries {
+            for (key, value) in layer.under(&uniform_prefix) {
                 let parts = elements(key);
                 if parts.len() <= prefix_len {
-                    continue;
-                }
-                let head: Vec<String> = parts[..prefix_len].iter().map(|e| e.uniform()).collect();
-                if head.join(".") != uniform_prefix {
                     continue;
                 }
                 let rest: Vec<&str> = parts[prefix_len..]
@@ -229,10 +251,8 @@ impl Environment {
         let uniform_prefix = format!("{}.", uniform_key(prefix));
         let mut out = Vec::new();
         for layer in &self.layers {
-            for (key, value) in &layer.source.entries {
-                if uniform_key(key).starts_with(&uniform_prefix) {
-                    out.push((key.clone(), value.origin.clone()));
-                }
+            for (key, value) in layer.under(&uniform_prefix) {
+                out.push((key.clone(), value.origin.clone()));
             }
         }
         out
