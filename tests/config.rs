@@ -253,9 +253,19 @@ fn config_bootstrap_servers_as_list_or_comma_string_and_per_client_override() {
     client-id: app-consumer
   admin:
     bootstrap-servers: [a1:9092]
+  properties.request.timeout.ms: 20000
+  consumer.properties.request.timeout.ms: 10000
 ",
     )
     .unwrap();
+    assert_eq!(
+        props.consumer_connection().request_timeout_duration(),
+        Duration::from_secs(10)
+    );
+    assert_eq!(
+        props.producer_connection().request_timeout_duration(),
+        Duration::from_secs(20)
+    );
     assert_eq!(props.bootstrap_servers, ["global-1:9092", "global-2:9092"]);
     let consumer = props.consumer_connection();
     assert_eq!(consumer.bootstrap_servers(), ["c1:9092", "c2:9092"]);
@@ -433,6 +443,17 @@ fn config_placeholders_read_env_defaults_and_other_keys() {
             .as_deref(),
         Some("billing-eu-group")
     );
+    assert_eq!(props.resolve_placeholders("\\${TEAM}").unwrap(), "${TEAM}");
+
+    // Values from environment overrides are resolved too.
+    let props = ConfigLoader::new()
+        .env([
+            ("REGION", "eu"),
+            ("SPRING_KAFKA_CONSUMER_GROUP_ID", "orders-${REGION}"),
+        ])
+        .load_yaml_str("")
+        .unwrap();
+    assert_eq!(props.consumer.group_id.as_deref(), Some("orders-eu"));
 }
 
 #[test]

@@ -132,6 +132,21 @@ fn millis_property(
         })
 }
 
+/// `request.timeout.ms` from a client's merged properties, reported against the map it came from.
+fn request_timeout(
+    merged: &BTreeMap<String, Located<String>>,
+    own: &BTreeMap<String, Located<String>>,
+    own_prefix: &str,
+) -> Result<Option<Duration>, ConfigError> {
+    const NAME: &str = "request.timeout.ms";
+    let prefix = if own.contains_key(NAME) {
+        own_prefix.to_owned()
+    } else {
+        key("properties")
+    };
+    millis_property(merged, &prefix, NAME)
+}
+
 pub(crate) fn consumer(
     binder: &mut Binder<'_>,
     global_properties: &BTreeMap<String, Located<String>>,
@@ -229,6 +244,7 @@ pub(crate) fn consumer(
             )?
             .map(|l| l.value),
         security_protocol: security_protocol(binder, "consumer.security.protocol")?,
+        request_timeout: request_timeout(&merged, &own_properties, &properties_prefix)?,
         properties: values(merged),
         group,
     })
@@ -238,8 +254,10 @@ pub(crate) fn producer(
     binder: &mut Binder<'_>,
     global_properties: &BTreeMap<String, Located<String>>,
 ) -> Result<ProducerProperties, ConfigError> {
+    let own_properties = binder.map(&key("producer.properties"))?;
     let mut merged = global_properties.clone();
-    merged.extend(binder.map(&key("producer.properties"))?);
+    merged.extend(own_properties.clone());
+    let request_timeout = request_timeout(&merged, &own_properties, &key("producer.properties"))?;
     Ok(ProducerProperties {
         bootstrap_servers: binder.list(&key("producer.bootstrap-servers"))?,
         client_id: binder.string(&key("producer.client-id"))?.map(|l| l.value),
@@ -270,6 +288,7 @@ pub(crate) fn producer(
             .map(|l| l.value),
         security_protocol: security_protocol(binder, "producer.security.protocol")?,
         properties: values(merged),
+        request_timeout,
     })
 }
 
@@ -277,8 +296,10 @@ pub(crate) fn admin(
     binder: &mut Binder<'_>,
     global_properties: &BTreeMap<String, Located<String>>,
 ) -> Result<AdminProperties, ConfigError> {
+    let own_properties = binder.map(&key("admin.properties"))?;
     let mut merged = global_properties.clone();
-    merged.extend(binder.map(&key("admin.properties"))?);
+    merged.extend(own_properties.clone());
+    let request_timeout = request_timeout(&merged, &own_properties, &key("admin.properties"))?;
     Ok(AdminProperties {
         bootstrap_servers: binder.list(&key("admin.bootstrap-servers"))?,
         client_id: binder.string(&key("admin.client-id"))?.map(|l| l.value),
@@ -295,6 +316,7 @@ pub(crate) fn admin(
             .is_some_and(|l| l.value),
         security_protocol: security_protocol(binder, "admin.security.protocol")?,
         properties: values(merged),
+        request_timeout,
     })
 }
 

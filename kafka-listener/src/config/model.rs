@@ -195,6 +195,8 @@ pub struct ConsumerProperties {
     pub security_protocol: Option<SecurityProtocol>,
     /// `properties.*`: raw Kafka consumer properties.
     pub properties: BTreeMap<String, String>,
+    /// `request.timeout.ms` from the properties maps, if set.
+    pub request_timeout: Option<Duration>,
     /// The group-membership settings with precedence applied.
     pub group: GroupSettings,
 }
@@ -235,6 +237,8 @@ pub struct ProducerProperties {
     pub security_protocol: Option<SecurityProtocol>,
     /// `properties.*`: raw Kafka producer properties.
     pub properties: BTreeMap<String, String>,
+    /// `request.timeout.ms` from the properties maps, if set.
+    pub request_timeout: Option<Duration>,
 }
 
 /// `spring.kafka.admin.*`.
@@ -259,6 +263,8 @@ pub struct AdminProperties {
     pub security_protocol: Option<SecurityProtocol>,
     /// `properties.*`: raw Kafka admin properties.
     pub properties: BTreeMap<String, String>,
+    /// `request.timeout.ms` from the properties maps, if set.
+    pub request_timeout: Option<Duration>,
 }
 
 /// `spring.kafka.listener.*`.
