@@ -629,6 +629,8 @@ fn config_unknown_keys_warn_with_did_you_mean() {
     ack-mode: RECORD
     completely-unknown: 1
   ssl.key-store-location: file:ks.p12
+  producer: {}
+  admin.properties:
 other.app.key: ignored
 ",
         )

@@ -218,6 +218,16 @@ impl<'a> Binder<'a> {
         {
             return true;
         }
+        // An empty section (`listener: {}`, `properties:`) is the parent of known keys.
+        let as_parent = format!("{uniform}.");
+        if self
+            .known
+            .iter()
+            .chain(&self.map_prefixes)
+            .any(|k| k.starts_with(&as_parent))
+        {
+            return true;
+        }
         // `bootstrap-servers[0]` is part of the list key `bootstrap-servers`.
         match uniform.rsplit_once('.') {
             Some((parent, last)) if last.chars().all(|c| c.is_ascii_digit()) => {
