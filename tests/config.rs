@@ -320,6 +320,18 @@ fn config_env_overrides_bind_both_underscore_spellings() {
         Duration::from_secs(20)
     );
     assert!(props.warnings().is_empty(), "{:?}", props.warnings());
+    let props = ConfigLoader::new()
+        .env([
+            ("SPRING_KAFKA_CONSUMER_BOOTSTRAP_SERVERS_0", "i0:9092"),
+            ("SPRING_KAFKA_CONSUMER_BOOTSTRAP_SERVERS_1", "i1:9092"),
+        ])
+        .load_yaml_str("spring.kafka.consumer.bootstrap-servers: [f0:1, f1:1, f2:1]")
+        .unwrap();
+    assert_eq!(
+        props.consumer_connection().bootstrap_servers(),
+        ["i0:9092", "i1:9092"]
+    );
+    assert!(props.warnings().is_empty(), "{:?}", props.warnings());
 }
 
 #[test]

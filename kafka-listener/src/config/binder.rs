@@ -9,7 +9,7 @@ use super::environment::Environment;
 use super::error::ConfigError;
 use super::origin::{Origin, PropertyValue};
 use super::placeholders::{self, PlaceholderError};
-use super::relaxed::{closest, elements, uniform, uniform_key};
+use super::relaxed::{closest, elements, env_form, uniform, uniform_key};
 use super::units::{parse_duration, parse_size, DURATION_FORMS, SIZE_FORMS};
 use super::warning::ConfigWarning;
 
@@ -187,17 +187,19 @@ impl<'a> Binder<'a> {
             warnings.push(self.warning(key, origin));
         }
         for name in self.environment.env().kafka_override_names() {
-            let bound = self
-                .known
-                .iter()
-                .any(|k| self.environment.env().for_key(k).map(|(n, _)| n) == Some(name))
-                || self.map_prefixes.iter().any(|p| {
-                    self.environment
-                        .env()
-                        .map_entries(p.trim_end_matches('.'))
-                        .iter()
-                        .any(|(_, n, _)| *n == name)
-                });
+            // `…_SERVERS_0` belongs to the list key `…servers`.
+            let unindexed =
+                env_form(name.trim_end_matches(|c: char| c.is_ascii_digit() || c == '_'));
+            let bound = self.known.iter().any(|k| {
+                self.environment.env().for_key(k).map(|(n, _)| n) == Some(name)
+                    || env_form(k) == unindexed
+            }) || self.map_prefixes.iter().any(|p| {
+                self.environment
+                    .env()
+                    .map_entries(p.trim_end_matches('.'))
+                    .iter()
+                    .any(|(_, n, _)| *n == name)
+            });
             if !bound {
                 let key = name.to_ascii_lowercase().replace('_', ".");
                 warnings.push(self.warning(key, Origin::env(name)));

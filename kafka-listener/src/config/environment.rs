@@ -192,6 +192,13 @@ impl Environment {
         if let Some(value) = self.get_from_env(key) {
             return Some(vec![value]);
         }
+        // `SPRING_KAFKA_BOOTSTRAP_SERVERS_0`, `…_1`: Spring Boot's indexed form for env lists.
+        let from_env: Vec<PropertyValue> = (0..)
+            .map_while(|i| self.get_from_env(&format!("{key}[{i}]")))
+            .collect();
+        if !from_env.is_empty() {
+            return Some(from_env);
+        }
         let uniform = uniform_key(key);
         for layer in &self.layers {
             if let Some(value) = layer.get(&uniform) {
