@@ -602,6 +602,20 @@ fn config_error_handling_deserializer_wraps_its_delegate() {
         ),
         "{err}"
     );
+    let err = load(
+        "spring.kafka.consumer:
+  value-deserializer: ErrorHandlingDeserializer
+  properties.spring.deserializer.value.delegate.class: com.acme.AvroDeserializer
+",
+    )
+    .unwrap_err();
+    assert!(
+        err.to_string().starts_with(
+            "spring.kafka.consumer.properties.spring.deserializer.value.delegate.class at <string>:3:56: \
+             unsupported class `com.acme.AvroDeserializer`; use one of: "
+        ),
+        "{err}"
+    );
 }
 
 #[test]

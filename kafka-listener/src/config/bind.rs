@@ -76,7 +76,7 @@ fn deserializer(
                 key: class_key,
                 origin: class.origin,
                 delegate_key,
-                supported: Deserializer::supported_class_names(),
+                supported: Deserializer::supported_delegate_class_names(),
             });
         };
         let inner = Deserializer::from_class_name(&delegate.value).ok_or_else(|| {
@@ -84,7 +84,7 @@ fn deserializer(
                 key: delegate_key,
                 origin: delegate.origin.clone(),
                 class_name: delegate.value.clone(),
-                supported: Deserializer::supported_class_names(),
+                supported: Deserializer::supported_delegate_class_names(),
             }
         })?;
         return Ok(Deserializer::ErrorHandling(Box::new(inner)));
