@@ -121,3 +121,21 @@ pub enum ConfigError {
         auto_commit_origin: Origin,
     },
 }
+
+/// Lets `main` use `?` on configuration errors with the crate-level [`crate::Error`].
+///
+/// ```
+/// use kafka_listener::config::KafkaProperties;
+///
+/// fn start() -> kafka_listener::Result<()> {
+///     let _props = KafkaProperties::from_yaml_str("spring.kafka.listener.ack-count: lots")?;
+///     Ok(())
+/// }
+/// let err = start().unwrap_err();
+/// assert!(err.to_string().contains("spring.kafka.listener.ack-count"));
+/// ```
+impl From<ConfigError> for crate::Error {
+    fn from(error: ConfigError) -> Self {
+        crate::Error::Config(error.to_string())
+    }
+}
