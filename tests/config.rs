@@ -168,7 +168,7 @@ fn config_durations_accept_millis_units_and_iso8601() {
     poll-timeout: 3000
     ack-time: 3s
     idle-between-polls: 500ms
-    monitor-interval: 1m
+    monitor-interval: 30
   consumer:
     fetch-max-wait: PT0.5S
     auto-commit-interval: P1DT1H
@@ -188,7 +188,8 @@ fn config_durations_accept_millis_units_and_iso8601() {
     );
     assert_eq!(
         props.listener.monitor_interval,
-        Some(Duration::from_secs(60))
+        Some(Duration::from_secs(30)),
+        "monitor-interval counts seconds, as Spring Boot's @DurationUnit(SECONDS)"
     );
     assert_eq!(
         props.consumer.fetch_max_wait,

@@ -31,6 +31,7 @@ const UNSUPPORTED: &[&str] = &[
     "producer.ssl",
     "admin.ssl",
     "listener.observation-enabled",
+    "listener.change-consumer-thread-name",
     "template.observation-enabled",
 ];
 
@@ -366,7 +367,7 @@ pub(crate) fn listener(
         idle_event_interval: binder.duration(&key("listener.idle-event-interval"))?,
         idle_partition_event_interval: binder
             .duration(&key("listener.idle-partition-event-interval"))?,
-        monitor_interval: binder.duration(&key("listener.monitor-interval"))?,
+        monitor_interval: binder.duration_seconds(&key("listener.monitor-interval"))?,
         no_poll_threshold: binder
             .parsed(
                 &key("listener.no-poll-threshold"),

@@ -10,7 +10,10 @@ use super::error::ConfigError;
 use super::origin::{Origin, PropertyValue};
 use super::placeholders::{self, PlaceholderError};
 use super::relaxed::{closest, elements, env_form, uniform, uniform_key};
-use super::units::{parse_duration, parse_size, DURATION_FORMS, SIZE_FORMS};
+use super::units::{
+    parse_duration, parse_duration_seconds, parse_size, DURATION_FORMS, DURATION_FORMS_SECONDS,
+    SIZE_FORMS,
+};
 use super::warning::ConfigWarning;
 
 /// A value with the place it was written.
@@ -105,6 +108,13 @@ impl<'a> Binder<'a> {
     pub fn duration(&mut self, key: &str) -> Result<Option<Duration>, ConfigError> {
         Ok(self
             .parsed(key, DURATION_FORMS, parse_duration)?
+            .map(|l| l.value))
+    }
+
+    /// A duration whose bare numbers are seconds (Spring's `@DurationUnit(SECONDS)` keys).
+    pub fn duration_seconds(&mut self, key: &str) -> Result<Option<Duration>, ConfigError> {
+        Ok(self
+            .parsed(key, DURATION_FORMS_SECONDS, parse_duration_seconds)?
             .map(|l| l.value))
     }
 

@@ -319,7 +319,7 @@ pub struct ListenerProperties {
     pub idle_event_interval: Option<Duration>,
     /// `idle-partition-event-interval`.
     pub idle_partition_event_interval: Option<Duration>,
-    /// `monitor-interval`.
+    /// `monitor-interval` (a bare number is seconds, as in Spring Boot).
     pub monitor_interval: Option<Duration>,
     /// `no-poll-threshold`.
     pub no_poll_threshold: Option<f64>,
