@@ -412,6 +412,9 @@ spring.kafka.listener.concurrency: 9
 ---
 spring.config.activate.on-profile: prod & eu
 spring.kafka.consumer.group-id: prod-eu
+---
+spring.config.activate.on-profile: [qa, eu]
+spring.kafka.listener.ack-count: 7
 ";
     let props = load(yaml).unwrap();
     assert_eq!(
@@ -420,12 +423,17 @@ spring.kafka.consumer.group-id: prod-eu
         "spring.profiles.active in the file"
     );
     assert_eq!(props.listener.concurrency, None, "!staging is inactive");
+    assert_eq!(props.listener.ack_count, 1, "[qa, eu] is inactive");
     let props = loader()
         .profiles(["prod", "eu"])
         .load_yaml_str(yaml)
         .unwrap();
     assert_eq!(props.consumer.group_id.as_deref(), Some("prod-eu"));
     assert_eq!(props.listener.concurrency, Some(9));
+    assert_eq!(
+        props.listener.ack_count, 7,
+        "a list means any of its profiles"
+    );
 }
 
 #[test]

@@ -8,11 +8,42 @@
 
 use std::path::{Path, PathBuf};
 
+use super::origin::{PropertySource, PropertyValue};
+use super::relaxed::uniform_key;
+
 /// The key that makes a document conditional on profiles.
 pub(crate) const ON_PROFILE_KEY: &str = "spring.config.activate.on-profile";
 
 /// The key that activates profiles from inside the configuration.
 pub(crate) const ACTIVE_PROFILES_KEY: &str = "spring.profiles.active";
+
+/// Moves a document's `spring.config.activate.on-profile` out of its entries. A list
+/// (`on-profile: [dev, prod]`, flattened to `…on-profile[0]`, `…[1]`) means any of them, like a
+/// comma-separated value.
+pub(crate) fn take_on_profile(source: &mut PropertySource) {
+    let key = uniform_key(ON_PROFILE_KEY);
+    let indexed = format!("{key}.");
+    let mut parts: Vec<PropertyValue> = Vec::new();
+    source.entries.retain(|(entry_key, value)| {
+        let uniform = uniform_key(entry_key);
+        let is_condition = uniform == key
+            || uniform
+                .strip_prefix(&indexed)
+                .is_some_and(|index| index.chars().all(|c| c.is_ascii_digit()));
+        if is_condition {
+            parts.push(value.clone());
+        }
+        !is_condition
+    });
+    let Some(first) = parts.first() else { return };
+    let origin = first.origin.clone();
+    let value = parts
+        .iter()
+        .map(|p| p.value.as_str())
+        .collect::<Vec<_>>()
+        .join(",");
+    source.on_profile = Some(PropertyValue { value, origin });
+}
 
 /// Splits a comma-separated profile list, dropping blanks.
 pub(crate) fn parse_profile_list(list: &str) -> Vec<String> {

@@ -10,8 +10,7 @@ use std::sync::Arc;
 
 use super::error::ConfigError;
 use super::origin::{Origin, PropertySource, PropertyValue};
-use super::profiles::ON_PROFILE_KEY;
-use super::relaxed::uniform_key;
+use super::profiles::take_on_profile;
 
 /// Parses every document of a properties text. `file` names the source in positions and errors.
 pub(crate) fn parse_documents(text: &str, file: &str) -> Result<Vec<PropertySource>, ConfigError> {
@@ -50,16 +49,7 @@ pub(crate) fn parse_documents(text: &str, file: &str) -> Result<Vec<PropertySour
         let document = documents.last_mut().expect("documents starts non-empty");
         document.push(key, PropertyValue { value, origin });
     }
-    let on_profile = uniform_key(ON_PROFILE_KEY);
-    for document in &mut documents {
-        if let Some(pos) = document
-            .entries
-            .iter()
-            .rposition(|(key, _)| uniform_key(key) == on_profile)
-        {
-            document.on_profile = Some(document.entries.remove(pos).1);
-        }
-    }
+    documents.iter_mut().for_each(take_on_profile);
     Ok(documents)
 }
 
