@@ -434,6 +434,13 @@ spring.kafka.listener.ack-count: 7
         props.listener.ack_count, 7,
         "a list means any of its profiles"
     );
+
+    let err = load("a: 1\n---\nspring:\n  profiles: prod\n  kafka.client-id: x\n").unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "spring.profiles at <string>:4:13 is no longer supported (Spring Boot 2.4+); \
+         write spring.config.activate.on-profile instead"
+    );
 }
 
 #[test]
