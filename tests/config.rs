@@ -747,6 +747,20 @@ fn config_kafka_property_maps_feed_typed_group_settings() {
     assert_eq!(props.consumer.properties["session.timeout.ms"], "30000");
     assert_eq!(props.properties["session.timeout.ms"], "10000");
 
+    let props = load(
+        "spring.kafka.consumer.properties:
+  partition.assignment.strategy:
+    - org.apache.kafka.clients.consumer.RangeAssignor
+    - org.apache.kafka.clients.consumer.StickyAssignor
+",
+    )
+    .unwrap();
+    assert_eq!(
+        props.consumer.group.partition_assignment_strategy,
+        [Assignor::Range, Assignor::Sticky],
+        "a YAML list in a properties map is Kafka's comma-separated list"
+    );
+
     let err = load("spring.kafka.consumer.properties.session.timeout.ms: soon").unwrap_err();
     assert!(
         err.to_string().starts_with(

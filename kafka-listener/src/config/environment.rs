@@ -228,8 +228,20 @@ impl Environment {
         let uniform_prefix = format!("{}.", uniform_key(prefix));
         let mut out = BTreeMap::new();
         for layer in self.layers.iter().rev() {
+            // A list value (`strategy: [a, b]` → `strategy[0]`, `strategy[1]`) becomes one
+            // comma-separated value, as Kafka writes lists; a higher layer replaces it whole.
+            let mut lists: BTreeMap<String, PropertyValue> = BTreeMap::new();
             for (key, value) in layer.under(&uniform_prefix) {
-                let parts = elements(key);
+                let mut parts = elements(key);
+                let is_list_item = parts.len() > prefix_len + 1
+                    && parts.last().is_some_and(|last| {
+                        last.bracketed
+                            && !last.text.is_empty()
+                            && last.text.chars().all(|c| c.is_ascii_digit())
+                    });
+                if is_list_item {
+                    parts.pop();
+                }
                 if parts.len() <= prefix_len {
                     continue;
                 }
@@ -237,8 +249,20 @@ impl Environment {
                     .iter()
                     .map(|e| e.text.as_str())
                     .collect();
-                out.insert(rest.join("."), value.clone());
+                let map_key = rest.join(".");
+                if is_list_item {
+                    lists
+                        .entry(map_key)
+                        .and_modify(|joined| {
+                            joined.value.push(',');
+                            joined.value.push_str(&value.value);
+                        })
+                        .or_insert_with(|| value.clone());
+                } else {
+                    out.insert(map_key, value.clone());
+                }
             }
+            out.extend(lists);
         }
         for (map_key, name, value) in self.env.map_entries(prefix) {
             out.insert(
