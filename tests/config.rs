@@ -168,7 +168,7 @@ fn config_durations_accept_millis_units_and_iso8601() {
     poll-timeout: 3000
     ack-time: 3s
     idle-between-polls: 500ms
-    monitor-interval: 1m
+    monitor-interval: 30
   consumer:
     fetch-max-wait: PT0.5S
     auto-commit-interval: P1DT1H
@@ -188,7 +188,8 @@ fn config_durations_accept_millis_units_and_iso8601() {
     );
     assert_eq!(
         props.listener.monitor_interval,
-        Some(Duration::from_secs(60))
+        Some(Duration::from_secs(30)),
+        "monitor-interval counts seconds, as Spring Boot's @DurationUnit(SECONDS)"
     );
     assert_eq!(
         props.consumer.fetch_max_wait,
@@ -253,9 +254,19 @@ fn config_bootstrap_servers_as_list_or_comma_string_and_per_client_override() {
     client-id: app-consumer
   admin:
     bootstrap-servers: [a1:9092]
+  properties.request.timeout.ms: 20000
+  consumer.properties.request.timeout.ms: 10000
 ",
     )
     .unwrap();
+    assert_eq!(
+        props.consumer_connection().request_timeout_duration(),
+        Duration::from_secs(10)
+    );
+    assert_eq!(
+        props.producer_connection().request_timeout_duration(),
+        Duration::from_secs(20)
+    );
     assert_eq!(props.bootstrap_servers, ["global-1:9092", "global-2:9092"]);
     let consumer = props.consumer_connection();
     assert_eq!(consumer.bootstrap_servers(), ["c1:9092", "c2:9092"]);
@@ -308,6 +319,18 @@ fn config_env_overrides_bind_both_underscore_spellings() {
     assert_eq!(
         props.consumer.group.session_timeout,
         Duration::from_secs(20)
+    );
+    assert!(props.warnings().is_empty(), "{:?}", props.warnings());
+    let props = ConfigLoader::new()
+        .env([
+            ("SPRING_KAFKA_CONSUMER_BOOTSTRAP_SERVERS_0", "i0:9092"),
+            ("SPRING_KAFKA_CONSUMER_BOOTSTRAP_SERVERS_1", "i1:9092"),
+        ])
+        .load_yaml_str("spring.kafka.consumer.bootstrap-servers: [f0:1, f1:1, f2:1]")
+        .unwrap();
+    assert_eq!(
+        props.consumer_connection().bootstrap_servers(),
+        ["i0:9092", "i1:9092"]
     );
     assert!(props.warnings().is_empty(), "{:?}", props.warnings());
 }
@@ -389,6 +412,9 @@ spring.kafka.listener.concurrency: 9
 ---
 spring.config.activate.on-profile: prod & eu
 spring.kafka.consumer.group-id: prod-eu
+---
+spring.config.activate.on-profile: [qa, eu]
+spring.kafka.listener.ack-count: 7
 ";
     let props = load(yaml).unwrap();
     assert_eq!(
@@ -397,12 +423,24 @@ spring.kafka.consumer.group-id: prod-eu
         "spring.profiles.active in the file"
     );
     assert_eq!(props.listener.concurrency, None, "!staging is inactive");
+    assert_eq!(props.listener.ack_count, 1, "[qa, eu] is inactive");
     let props = loader()
         .profiles(["prod", "eu"])
         .load_yaml_str(yaml)
         .unwrap();
     assert_eq!(props.consumer.group_id.as_deref(), Some("prod-eu"));
     assert_eq!(props.listener.concurrency, Some(9));
+    assert_eq!(
+        props.listener.ack_count, 7,
+        "a list means any of its profiles"
+    );
+
+    let err = load("a: 1\n---\nspring:\n  profiles: prod\n  kafka.client-id: x\n").unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "spring.profiles at <string>:4:13 is no longer supported (Spring Boot 2.4+); \
+         write spring.config.activate.on-profile instead"
+    );
 }
 
 #[test]
@@ -433,6 +471,17 @@ fn config_placeholders_read_env_defaults_and_other_keys() {
             .as_deref(),
         Some("billing-eu-group")
     );
+    assert_eq!(props.resolve_placeholders("\\${TEAM}").unwrap(), "${TEAM}");
+
+    // Values from environment overrides are resolved too.
+    let props = ConfigLoader::new()
+        .env([
+            ("REGION", "eu"),
+            ("SPRING_KAFKA_CONSUMER_GROUP_ID", "orders-${REGION}"),
+        ])
+        .load_yaml_str("")
+        .unwrap();
+    assert_eq!(props.consumer.group_id.as_deref(), Some("orders-eu"));
 }
 
 #[test]
@@ -569,6 +618,20 @@ fn config_error_handling_deserializer_wraps_its_delegate() {
         ),
         "{err}"
     );
+    let err = load(
+        "spring.kafka.consumer:
+  value-deserializer: ErrorHandlingDeserializer
+  properties.spring.deserializer.value.delegate.class: com.acme.AvroDeserializer
+",
+    )
+    .unwrap_err();
+    assert!(
+        err.to_string().starts_with(
+            "spring.kafka.consumer.properties.spring.deserializer.value.delegate.class at <string>:3:56: \
+             unsupported class `com.acme.AvroDeserializer`; use one of: "
+        ),
+        "{err}"
+    );
 }
 
 #[test]
@@ -608,6 +671,8 @@ fn config_unknown_keys_warn_with_did_you_mean() {
     ack-mode: RECORD
     completely-unknown: 1
   ssl.key-store-location: file:ks.p12
+  producer: {}
+  admin.properties:
 other.app.key: ignored
 ",
         )
@@ -681,6 +746,20 @@ fn config_kafka_property_maps_feed_typed_group_settings() {
     assert_eq!(group.group_instance_id.as_deref(), Some("member-1"));
     assert_eq!(props.consumer.properties["session.timeout.ms"], "30000");
     assert_eq!(props.properties["session.timeout.ms"], "10000");
+
+    let props = load(
+        "spring.kafka.consumer.properties:
+  partition.assignment.strategy:
+    - org.apache.kafka.clients.consumer.RangeAssignor
+    - org.apache.kafka.clients.consumer.StickyAssignor
+",
+    )
+    .unwrap();
+    assert_eq!(
+        props.consumer.group.partition_assignment_strategy,
+        [Assignor::Range, Assignor::Sticky],
+        "a YAML list in a properties map is Kafka's comma-separated list"
+    );
 
     let err = load("spring.kafka.consumer.properties.session.timeout.ms: soon").unwrap_err();
     assert!(
@@ -773,4 +852,42 @@ spring.kafka.bootstrap-servers: [z:9]
         )
         .unwrap();
     assert_eq!(props.bootstrap_servers, ["z:9"]);
+}
+
+/// Collects what the fmt subscriber writes, to check the log line users see.
+#[derive(Clone, Default)]
+struct CapturedLog(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for CapturedLog {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn config_unknown_keys_are_logged_as_warnings() {
+    let log = CapturedLog::default();
+    let writer = log.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .finish();
+    tracing::subscriber::with_default(subscriber, || {
+        load("spring.kafka.consumer.group-idd: x\n").unwrap();
+    });
+    let text = String::from_utf8(log.0.lock().unwrap().clone()).unwrap();
+    assert!(text.contains("WARN"), "{text}");
+    assert!(
+        text.contains("did you mean spring.kafka.consumer.group-id?"),
+        "{text}"
+    );
+    assert!(
+        text.contains("key=spring.kafka.consumer.group-idd"),
+        "{text}"
+    );
 }

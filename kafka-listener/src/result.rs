@@ -6,6 +6,17 @@ use crate::registry::{ListenerLocation, ValidationErrors};
 ///
 /// Each layer (configuration, registry, group client, data plane) has its own error enum; this
 /// one wraps them so `main` can use `?` on all of them.
+///
+/// ```
+/// use kafka_listener::config::KafkaProperties;
+///
+/// fn start() -> kafka_listener::Result<()> {
+///     let _props = KafkaProperties::from_yaml_str("spring.kafka.listener.ack-count: lots")?;
+///     Ok(())
+/// }
+/// let err = start().unwrap_err();
+/// assert!(err.to_string().contains("spring.kafka.listener.ack-count"));
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {

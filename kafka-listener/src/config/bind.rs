@@ -31,6 +31,7 @@ const UNSUPPORTED: &[&str] = &[
     "producer.ssl",
     "admin.ssl",
     "listener.observation-enabled",
+    "listener.change-consumer-thread-name",
     "template.observation-enabled",
 ];
 
@@ -76,7 +77,7 @@ fn deserializer(
                 key: class_key,
                 origin: class.origin,
                 delegate_key,
-                supported: Deserializer::supported_class_names(),
+                supported: Deserializer::supported_delegate_class_names(),
             });
         };
         let inner = Deserializer::from_class_name(&delegate.value).ok_or_else(|| {
@@ -84,7 +85,7 @@ fn deserializer(
                 key: delegate_key,
                 origin: delegate.origin.clone(),
                 class_name: delegate.value.clone(),
-                supported: Deserializer::supported_class_names(),
+                supported: Deserializer::supported_delegate_class_names(),
             }
         })?;
         return Ok(Deserializer::ErrorHandling(Box::new(inner)));
@@ -130,6 +131,21 @@ fn millis_property(
             value: value.value.clone(),
             expected: "a whole number of milliseconds".to_owned(),
         })
+}
+
+/// `request.timeout.ms` from a client's merged properties, reported against the map it came from.
+fn request_timeout(
+    merged: &BTreeMap<String, Located<String>>,
+    own: &BTreeMap<String, Located<String>>,
+    own_prefix: &str,
+) -> Result<Option<Duration>, ConfigError> {
+    const NAME: &str = "request.timeout.ms";
+    let prefix = if own.contains_key(NAME) {
+        own_prefix.to_owned()
+    } else {
+        key("properties")
+    };
+    millis_property(merged, &prefix, NAME)
 }
 
 pub(crate) fn consumer(
@@ -229,6 +245,7 @@ pub(crate) fn consumer(
             )?
             .map(|l| l.value),
         security_protocol: security_protocol(binder, "consumer.security.protocol")?,
+        request_timeout: request_timeout(&merged, &own_properties, &properties_prefix)?,
         properties: values(merged),
         group,
     })
@@ -238,8 +255,10 @@ pub(crate) fn producer(
     binder: &mut Binder<'_>,
     global_properties: &BTreeMap<String, Located<String>>,
 ) -> Result<ProducerProperties, ConfigError> {
+    let own_properties = binder.map(&key("producer.properties"))?;
     let mut merged = global_properties.clone();
-    merged.extend(binder.map(&key("producer.properties"))?);
+    merged.extend(own_properties.clone());
+    let request_timeout = request_timeout(&merged, &own_properties, &key("producer.properties"))?;
     Ok(ProducerProperties {
         bootstrap_servers: binder.list(&key("producer.bootstrap-servers"))?,
         client_id: binder.string(&key("producer.client-id"))?.map(|l| l.value),
@@ -270,6 +289,7 @@ pub(crate) fn producer(
             .map(|l| l.value),
         security_protocol: security_protocol(binder, "producer.security.protocol")?,
         properties: values(merged),
+        request_timeout,
     })
 }
 
@@ -277,8 +297,10 @@ pub(crate) fn admin(
     binder: &mut Binder<'_>,
     global_properties: &BTreeMap<String, Located<String>>,
 ) -> Result<AdminProperties, ConfigError> {
+    let own_properties = binder.map(&key("admin.properties"))?;
     let mut merged = global_properties.clone();
-    merged.extend(binder.map(&key("admin.properties"))?);
+    merged.extend(own_properties.clone());
+    let request_timeout = request_timeout(&merged, &own_properties, &key("admin.properties"))?;
     Ok(AdminProperties {
         bootstrap_servers: binder.list(&key("admin.bootstrap-servers"))?,
         client_id: binder.string(&key("admin.client-id"))?.map(|l| l.value),
@@ -295,6 +317,7 @@ pub(crate) fn admin(
             .is_some_and(|l| l.value),
         security_protocol: security_protocol(binder, "admin.security.protocol")?,
         properties: values(merged),
+        request_timeout,
     })
 }
 
@@ -344,7 +367,7 @@ pub(crate) fn listener(
         idle_event_interval: binder.duration(&key("listener.idle-event-interval"))?,
         idle_partition_event_interval: binder
             .duration(&key("listener.idle-partition-event-interval"))?,
-        monitor_interval: binder.duration(&key("listener.monitor-interval"))?,
+        monitor_interval: binder.duration_seconds(&key("listener.monitor-interval"))?,
         no_poll_threshold: binder
             .parsed(
                 &key("listener.no-poll-threshold"),

@@ -9,8 +9,11 @@ use super::environment::Environment;
 use super::error::ConfigError;
 use super::origin::{Origin, PropertyValue};
 use super::placeholders::{self, PlaceholderError};
-use super::relaxed::{closest, elements, uniform, uniform_key};
-use super::units::{parse_duration, parse_size, DURATION_FORMS, SIZE_FORMS};
+use super::relaxed::{closest, elements, env_form, uniform, uniform_key};
+use super::units::{
+    parse_duration, parse_duration_seconds, parse_size, DURATION_FORMS, DURATION_FORMS_SECONDS,
+    SIZE_FORMS,
+};
 use super::warning::ConfigWarning;
 
 /// A value with the place it was written.
@@ -108,6 +111,13 @@ impl<'a> Binder<'a> {
             .map(|l| l.value))
     }
 
+    /// A duration whose bare numbers are seconds (Spring's `@DurationUnit(SECONDS)` keys).
+    pub fn duration_seconds(&mut self, key: &str) -> Result<Option<Duration>, ConfigError> {
+        Ok(self
+            .parsed(key, DURATION_FORMS_SECONDS, parse_duration_seconds)?
+            .map(|l| l.value))
+    }
+
     pub fn size(&mut self, key: &str) -> Result<Option<u64>, ConfigError> {
         Ok(self.parsed(key, SIZE_FORMS, parse_size)?.map(|l| l.value))
     }
@@ -187,17 +197,19 @@ impl<'a> Binder<'a> {
             warnings.push(self.warning(key, origin));
         }
         for name in self.environment.env().kafka_override_names() {
-            let bound = self
-                .known
-                .iter()
-                .any(|k| self.environment.env().for_key(k).map(|(n, _)| n) == Some(name))
-                || self.map_prefixes.iter().any(|p| {
-                    self.environment
-                        .env()
-                        .map_entries(p.trim_end_matches('.'))
-                        .iter()
-                        .any(|(_, n, _)| *n == name)
-                });
+            // `…_SERVERS_0` belongs to the list key `…servers`.
+            let unindexed =
+                env_form(name.trim_end_matches(|c: char| c.is_ascii_digit() || c == '_'));
+            let bound = self.known.iter().any(|k| {
+                self.environment.env().for_key(k).map(|(n, _)| n) == Some(name)
+                    || env_form(k) == unindexed
+            }) || self.map_prefixes.iter().any(|p| {
+                self.environment
+                    .env()
+                    .map_entries(p.trim_end_matches('.'))
+                    .iter()
+                    .any(|(_, n, _)| *n == name)
+            });
             if !bound {
                 let key = name.to_ascii_lowercase().replace('_', ".");
                 warnings.push(self.warning(key, Origin::env(name)));
@@ -215,6 +227,16 @@ impl<'a> Binder<'a> {
                 .map_prefixes
                 .iter()
                 .any(|p| uniform.starts_with(p.as_str()))
+        {
+            return true;
+        }
+        // An empty section (`listener: {}`, `properties:`) is the parent of known keys.
+        let as_parent = format!("{uniform}.");
+        if self
+            .known
+            .iter()
+            .chain(&self.map_prefixes)
+            .any(|k| k.starts_with(&as_parent))
         {
             return true;
         }

@@ -158,6 +158,11 @@ impl Deserializer {
     pub fn supported_class_names() -> String {
         format!("{}, {ERROR_HANDLING_DESERIALIZER}", names(DESERIALIZERS))
     }
+
+    /// The class names `ErrorHandlingDeserializer` can delegate to (all but itself).
+    pub fn supported_delegate_class_names() -> String {
+        names(DESERIALIZERS)
+    }
 }
 
 impl Serializer {

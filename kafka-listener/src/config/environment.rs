@@ -12,18 +12,41 @@ use super::relaxed::{elements, env_form, uniform_key};
 #[derive(Debug)]
 struct Layer {
     source: PropertySource,
+    /// The uniform form of each entry's key, in entry order.
+    uniform: Vec<String>,
     by_key: HashMap<String, usize>,
 }
 
 impl Layer {
     fn new(source: PropertySource) -> Self {
-        let by_key = source
+        let uniform: Vec<String> = source
             .entries
             .iter()
-            .enumerate()
-            .map(|(index, (key, _))| (uniform_key(key), index))
+            .map(|(key, _)| uniform_key(key))
             .collect();
-        Self { source, by_key }
+        let by_key = uniform
+            .iter()
+            .enumerate()
+            .map(|(index, key)| (key.clone(), index))
+            .collect();
+        Self {
+            source,
+            uniform,
+            by_key,
+        }
+    }
+
+    /// Entries whose uniform key lies under `uniform_prefix` (which ends in `.`).
+    fn under<'a>(
+        &'a self,
+        uniform_prefix: &'a str,
+    ) -> impl Iterator<Item = &'a (String, PropertyValue)> + 'a {
+        self.source
+            .entries
+            .iter()
+            .zip(&self.uniform)
+            .filter(move |(_, uniform)| uniform.starts_with(uniform_prefix))
+            .map(|(entry, _)| entry)
     }
 
     fn get(&self, uniform: &str) -> Option<&PropertyValue> {
@@ -58,6 +81,9 @@ impl EnvVars {
     /// The variable that overrides `key` (`spring.kafka.consumer.group-id` ←
     /// `SPRING_KAFKA_CONSUMER_GROUP_ID` or `SPRING_KAFKA_CONSUMER_GROUPID`).
     pub fn for_key(&self, key: &str) -> Option<(&str, &str)> {
+        if self.by_form.is_empty() {
+            return None;
+        }
         let name = self.by_form.get(&env_form(&uniform_key(key)))?;
         Some((name.as_str(), self.vars[name].as_str()))
     }
@@ -166,6 +192,13 @@ impl Environment {
         if let Some(value) = self.get_from_env(key) {
             return Some(vec![value]);
         }
+        // `SPRING_KAFKA_BOOTSTRAP_SERVERS_0`, `…_1`: Spring Boot's indexed form for env lists.
+        let from_env: Vec<PropertyValue> = (0..)
+            .map_while(|i| self.get_from_env(&format!("{key}[{i}]")))
+            .collect();
+        if !from_env.is_empty() {
+            return Some(from_env);
+        }
         let uniform = uniform_key(key);
         for layer in &self.layers {
             if let Some(value) = layer.get(&uniform) {
@@ -192,24 +225,44 @@ impl Environment {
     /// higher sources overriding lower ones key by key.
     pub fn map(&self, prefix: &str) -> BTreeMap<String, PropertyValue> {
         let prefix_len = elements(prefix).len();
-        let uniform_prefix = uniform_key(prefix);
+        let uniform_prefix = format!("{}.", uniform_key(prefix));
         let mut out = BTreeMap::new();
         for layer in self.layers.iter().rev() {
-            for (key, value) in &layer.source.entries {
-                let parts = elements(key);
-                if parts.len() <= prefix_len {
-                    continue;
+            // A list value (`strategy: [a, b]` → `strategy[0]`, `strategy[1]`) becomes one
+            // comma-separated value, as Kafka writes lists; a higher layer replaces it whole.
+            let mut lists: BTreeMap<String, PropertyValue> = BTreeMap::new();
+            for (key, value) in layer.under(&uniform_prefix) {
+                let mut parts = elements(key);
+                let is_list_item = parts.len() > prefix_len + 1
+                    && parts.last().is_some_and(|last| {
+                        last.bracketed
+                            && !last.text.is_empty()
+                            && last.text.chars().all(|c| c.is_ascii_digit())
+                    });
+                if is_list_item {
+                    parts.pop();
                 }
-                let head: Vec<String> = parts[..prefix_len].iter().map(|e| e.uniform()).collect();
-                if head.join(".") != uniform_prefix {
+                if parts.len() <= prefix_len {
                     continue;
                 }
                 let rest: Vec<&str> = parts[prefix_len..]
                     .iter()
                     .map(|e| e.text.as_str())
                     .collect();
-                out.insert(rest.join("."), value.clone());
+                let map_key = rest.join(".");
+                if is_list_item {
+                    lists
+                        .entry(map_key)
+                        .and_modify(|joined| {
+                            joined.value.push(',');
+                            joined.value.push_str(&value.value);
+                        })
+                        .or_insert_with(|| value.clone());
+                } else {
+                    out.insert(map_key, value.clone());
+                }
             }
+            out.extend(lists);
         }
         for (map_key, name, value) in self.env.map_entries(prefix) {
             out.insert(
@@ -229,10 +282,8 @@ impl Environment {
         let uniform_prefix = format!("{}.", uniform_key(prefix));
         let mut out = Vec::new();
         for layer in &self.layers {
-            for (key, value) in &layer.source.entries {
-                if uniform_key(key).starts_with(&uniform_prefix) {
-                    out.push((key.clone(), value.origin.clone()));
-                }
+            for (key, value) in layer.under(&uniform_prefix) {
+                out.push((key.clone(), value.origin.clone()));
             }
         }
         out

@@ -108,6 +108,18 @@ pub enum ConfigError {
         /// The names in the loop, `a -> b -> a`.
         chain: String,
     },
+    /// A key Spring Boot removed, which would otherwise be silently ignored.
+    #[error(
+        "{key} at {origin} is no longer supported (Spring Boot 2.4+); write {replacement} instead"
+    )]
+    ReplacedKey {
+        /// The key as written, e.g. `spring.profiles`.
+        key: String,
+        /// Where it was written.
+        origin: Origin,
+        /// The key to use instead.
+        replacement: String,
+    },
     /// A manual ack mode while the consumer commits on its own: Spring refuses to start.
     #[error(
         "spring.kafka.listener.ack-mode is {ack_mode} at {ack_mode_origin}, but spring.kafka.consumer.enable-auto-commit is true at {auto_commit_origin}: manual acknowledgment needs auto-commit off; set enable-auto-commit to false (or remove it) or use another ack mode"

@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
 
 use super::bind;
 use super::binder::{placeholder_error, resolve_in, Binder};
@@ -176,7 +177,8 @@ impl KafkaProperties {
     }
 
     /// Connection settings for consumers: `consumer.bootstrap-servers` and `consumer.client-id`
-    /// override the global ones, as in Spring Boot.
+    /// override the global ones, as in Spring Boot; `request.timeout.ms` from the properties
+    /// maps sets the request timeout.
     ///
     /// ```
     /// use kafka_listener::config::KafkaProperties;
@@ -188,25 +190,31 @@ impl KafkaProperties {
     /// assert_eq!(props.producer_connection().bootstrap_servers(), ["global:9092"]);
     /// ```
     pub fn consumer_connection(&self) -> ConnectionConfig {
+        let consumer = &self.consumer;
         self.connection(
-            self.consumer.bootstrap_servers.as_ref(),
-            self.consumer.client_id.as_ref(),
+            consumer.bootstrap_servers.as_ref(),
+            consumer.client_id.as_ref(),
+            consumer.request_timeout,
         )
     }
 
     /// Connection settings for producers (`producer.*` overrides the global ones).
     pub fn producer_connection(&self) -> ConnectionConfig {
+        let producer = &self.producer;
         self.connection(
-            self.producer.bootstrap_servers.as_ref(),
-            self.producer.client_id.as_ref(),
+            producer.bootstrap_servers.as_ref(),
+            producer.client_id.as_ref(),
+            producer.request_timeout,
         )
     }
 
     /// Connection settings for the admin client (`admin.*` overrides the global ones).
     pub fn admin_connection(&self) -> ConnectionConfig {
+        let admin = &self.admin;
         self.connection(
-            self.admin.bootstrap_servers.as_ref(),
-            self.admin.client_id.as_ref(),
+            admin.bootstrap_servers.as_ref(),
+            admin.client_id.as_ref(),
+            admin.request_timeout,
         )
     }
 
@@ -214,14 +222,18 @@ impl KafkaProperties {
         &self,
         servers: Option<&Vec<String>>,
         client_id: Option<&String>,
+        request_timeout: Option<Duration>,
     ) -> ConnectionConfig {
         let servers = servers
             .filter(|s| !s.is_empty())
             .unwrap_or(&self.bootstrap_servers);
-        let config = ConnectionConfig::new(servers.iter().cloned());
-        match client_id.or(self.client_id.as_ref()) {
-            Some(id) => config.client_id(id.clone()),
-            None => config,
+        let mut config = ConnectionConfig::new(servers.iter().cloned());
+        if let Some(id) = client_id.or(self.client_id.as_ref()) {
+            config = config.client_id(id.clone());
         }
+        if let Some(timeout) = request_timeout {
+            config = config.request_timeout(timeout);
+        }
+        config
     }
 }

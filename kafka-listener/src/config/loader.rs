@@ -18,10 +18,14 @@ enum Format {
 
 impl Format {
     fn parse(self, text: &str, name: &str) -> Result<Vec<PropertySource>, ConfigError> {
-        match self {
-            Format::Yaml => yaml::parse_documents(text, name),
-            Format::Properties => properties_format::parse_documents(text, name),
+        let documents = match self {
+            Format::Yaml => yaml::parse_documents(text, name)?,
+            Format::Properties => properties_format::parse_documents(text, name)?,
+        };
+        for document in &documents {
+            profiles::reject_legacy_profile_key(document)?;
         }
+        Ok(documents)
     }
 }
 

@@ -2,15 +2,15 @@
 //!
 //! Loading goes through layers, one module each:
 //!
-//! 1. **Parse and flatten** each YAML document ([`yaml`]) or properties document
-//!    ([`properties_format`]) into `a.b.c → value @ file:line:column`.
+//! 1. **Parse and flatten** each YAML document (`yaml`) or properties document
+//!    (`properties_format`) into `a.b.c → value @ file:line:column`.
 //! 2. **Select** the documents and `application-{profile}.yml` files of the active profiles
-//!    ([`profiles`]).
-//! 3. **Merge** with environment overrides on top ([`environment`]): env > profile > base >
-//!    defaults, names matched relaxed ([`relaxed`]: `group-id` = `groupId` = `group_id` =
+//!    (`profiles`).
+//! 3. **Merge** with environment overrides on top (`environment`): env > profile > base >
+//!    defaults, names matched relaxed (`relaxed`: `group-id` = `groupId` = `group_id` =
 //!    `SPRING_KAFKA_CONSUMER_GROUP_ID` = `SPRING_KAFKA_CONSUMER_GROUPID`).
-//! 4. **Bind** ([`binder`], [`bind`]): resolve `${…}` placeholders, parse durations and sizes
-//!    ([`units`]), map (de)serializer class names to codecs ([`codec`]), apply Spring Boot 4's
+//! 4. **Bind** (`binder`, `bind`): resolve `${…}` placeholders, parse durations and sizes
+//!    (`units`), map (de)serializer class names to codecs (`codec`), apply Spring Boot 4's
 //!    defaults and start-up rules, and warn about unknown keys with "did you mean".
 //!
 //! ```

@@ -7,6 +7,15 @@ use super::codec::{Deserializer, Serializer};
 
 /// `spring.kafka.listener.ack-mode`: when the container commits offsets (Spring Kafka's
 /// `ContainerProperties.AckMode`).
+///
+/// ```
+/// use kafka_listener::config::{AckMode, KafkaProperties};
+///
+/// let props = KafkaProperties::from_yaml_str("spring.kafka.listener.ack-mode: manual_immediate").unwrap();
+/// assert_eq!(props.listener.ack_mode, AckMode::ManualImmediate);
+/// assert!(props.listener.ack_mode.is_manual());
+/// assert_eq!(props.listener.ack_mode.spring_name(), "MANUAL_IMMEDIATE");
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum AckMode {
     /// Commit after each record's handler returns.
@@ -144,6 +153,23 @@ impl Assignor {
 /// Group-membership settings the group client reads, with Kafka's precedence applied:
 /// `consumer.properties.*` over the typed `consumer.*` key over `spring.kafka.properties.*` over
 /// Kafka's default.
+///
+/// ```
+/// use kafka_listener::config::{Assignor, KafkaProperties};
+/// use std::time::Duration;
+///
+/// let props = KafkaProperties::from_yaml_str(r#"
+/// spring.kafka.consumer.properties:
+///   session.timeout.ms: 15000
+///   partition.assignment.strategy: org.apache.kafka.clients.consumer.CooperativeStickyAssignor
+///   group.instance.id: worker-1
+/// "#).unwrap();
+/// let group = &props.consumer.group;
+/// assert_eq!(group.session_timeout, Duration::from_secs(15));
+/// assert_eq!(group.heartbeat_interval, Duration::from_secs(3)); // Kafka's default
+/// assert_eq!(group.partition_assignment_strategy, [Assignor::CooperativeSticky]);
+/// assert_eq!(group.group_instance_id.as_deref(), Some("worker-1"));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct GroupSettings {
@@ -195,6 +221,8 @@ pub struct ConsumerProperties {
     pub security_protocol: Option<SecurityProtocol>,
     /// `properties.*`: raw Kafka consumer properties.
     pub properties: BTreeMap<String, String>,
+    /// `request.timeout.ms` from the properties maps, if set.
+    pub request_timeout: Option<Duration>,
     /// The group-membership settings with precedence applied.
     pub group: GroupSettings,
 }
@@ -235,6 +263,8 @@ pub struct ProducerProperties {
     pub security_protocol: Option<SecurityProtocol>,
     /// `properties.*`: raw Kafka producer properties.
     pub properties: BTreeMap<String, String>,
+    /// `request.timeout.ms` from the properties maps, if set.
+    pub request_timeout: Option<Duration>,
 }
 
 /// `spring.kafka.admin.*`.
@@ -259,6 +289,8 @@ pub struct AdminProperties {
     pub security_protocol: Option<SecurityProtocol>,
     /// `properties.*`: raw Kafka admin properties.
     pub properties: BTreeMap<String, String>,
+    /// `request.timeout.ms` from the properties maps, if set.
+    pub request_timeout: Option<Duration>,
 }
 
 /// `spring.kafka.listener.*`.
@@ -287,7 +319,7 @@ pub struct ListenerProperties {
     pub idle_event_interval: Option<Duration>,
     /// `idle-partition-event-interval`.
     pub idle_partition_event_interval: Option<Duration>,
-    /// `monitor-interval`.
+    /// `monitor-interval` (a bare number is seconds, as in Spring Boot).
     pub monitor_interval: Option<Duration>,
     /// `no-poll-threshold`.
     pub no_poll_threshold: Option<f64>,

@@ -8,11 +8,66 @@
 
 use std::path::{Path, PathBuf};
 
+use super::error::ConfigError;
+use super::origin::{PropertySource, PropertyValue};
+use super::relaxed::uniform_key;
+
 /// The key that makes a document conditional on profiles.
 pub(crate) const ON_PROFILE_KEY: &str = "spring.config.activate.on-profile";
 
+/// Spring Boot 2.3's document condition, replaced by [`ON_PROFILE_KEY`].
+const LEGACY_PROFILE_KEY: &str = "spring.profiles";
+
 /// The key that activates profiles from inside the configuration.
 pub(crate) const ACTIVE_PROFILES_KEY: &str = "spring.profiles.active";
+
+/// Moves a document's `spring.config.activate.on-profile` out of its entries. A list
+/// (`on-profile: [dev, prod]`, flattened to `…on-profile[0]`, `…[1]`) means any of them, like a
+/// comma-separated value.
+pub(crate) fn take_on_profile(source: &mut PropertySource) {
+    let key = uniform_key(ON_PROFILE_KEY);
+    let indexed = format!("{key}.");
+    let mut parts: Vec<PropertyValue> = Vec::new();
+    source.entries.retain(|(entry_key, value)| {
+        let uniform = uniform_key(entry_key);
+        let is_condition = uniform == key
+            || uniform
+                .strip_prefix(&indexed)
+                .is_some_and(|index| index.chars().all(|c| c.is_ascii_digit()));
+        if is_condition {
+            parts.push(value.clone());
+        }
+        !is_condition
+    });
+    let Some(first) = parts.first() else { return };
+    let origin = first.origin.clone();
+    let value = parts
+        .iter()
+        .map(|p| p.value.as_str())
+        .collect::<Vec<_>>()
+        .join(",");
+    source.on_profile = Some(PropertyValue { value, origin });
+}
+
+/// `spring.profiles: prod` was Spring Boot 2.3's document condition; Boot 2.4+ refuses it. Left
+/// unchecked, that document would apply to every profile, so it is an error here too.
+pub(crate) fn reject_legacy_profile_key(source: &PropertySource) -> Result<(), ConfigError> {
+    let legacy = uniform_key(LEGACY_PROFILE_KEY);
+    match source.entries.iter().find(|(key, _)| {
+        let uniform = uniform_key(key);
+        uniform == legacy
+            || uniform
+                .strip_prefix(&format!("{legacy}."))
+                .is_some_and(|index| index.chars().all(|c| c.is_ascii_digit()))
+    }) {
+        Some((key, value)) => Err(ConfigError::ReplacedKey {
+            key: key.clone(),
+            origin: value.origin.clone(),
+            replacement: ON_PROFILE_KEY.to_owned(),
+        }),
+        None => Ok(()),
+    }
+}
 
 /// Splits a comma-separated profile list, dropping blanks.
 pub(crate) fn parse_profile_list(list: &str) -> Vec<String> {

@@ -10,8 +10,7 @@ use std::sync::Arc;
 
 use super::error::ConfigError;
 use super::origin::{Origin, PropertySource, PropertyValue};
-use super::profiles::ON_PROFILE_KEY;
-use super::relaxed::uniform_key;
+use super::profiles::take_on_profile;
 
 /// Parses every document of a properties text. `file` names the source in positions and errors.
 pub(crate) fn parse_documents(text: &str, file: &str) -> Result<Vec<PropertySource>, ConfigError> {
@@ -50,16 +49,7 @@ pub(crate) fn parse_documents(text: &str, file: &str) -> Result<Vec<PropertySour
         let document = documents.last_mut().expect("documents starts non-empty");
         document.push(key, PropertyValue { value, origin });
     }
-    let on_profile = uniform_key(ON_PROFILE_KEY);
-    for document in &mut documents {
-        if let Some(pos) = document
-            .entries
-            .iter()
-            .rposition(|(key, _)| uniform_key(key) == on_profile)
-        {
-            document.on_profile = Some(document.entries.remove(pos).1);
-        }
-    }
+    documents.iter_mut().for_each(take_on_profile);
     Ok(documents)
 }
 
@@ -147,39 +137,75 @@ fn split_key_value(
     Ok((key, value, value_start))
 }
 
-/// Resolves Java properties escapes.
+/// Resolves Java properties escapes. `\\uXXXX` escapes are UTF-16 code units, as in Java: a
+/// surrogate pair (`\\uD83D\\uDE00`) becomes one character; a lone half becomes U+FFFD.
 fn unescape(text: &str) -> Result<String, String> {
     let mut out = String::with_capacity(text.len());
+    let mut units = Utf16Units::default();
     let mut chars = text.chars();
     while let Some(c) = chars.next() {
         if c != '\\' {
+            units.flush(&mut out);
             out.push(c);
             continue;
         }
-        match chars.next() {
-            Some('t') => out.push('\t'),
-            Some('n') => out.push('\n'),
-            Some('r') => out.push('\r'),
-            Some('f') => out.push('\u{c}'),
+        let decoded = match chars.next() {
             Some('u') => {
                 let hex: String = chars.by_ref().take(4).collect();
-                let code = (hex.len() == 4)
-                    .then(|| u32::from_str_radix(&hex, 16).ok())
+                let unit = (hex.len() == 4 && hex.chars().all(|c| c.is_ascii_hexdigit()))
+                    .then(|| u16::from_str_radix(&hex, 16).ok())
                     .flatten()
                     .ok_or_else(|| {
-                        format!("malformed \\uXXXX escape `\\u{hex}`: write four hex digits, e.g. \\u00e9")
+                        format!(
+                            "malformed \\uXXXX escape `\\u{hex}`: write four hex digits, e.g. \\u00e9"
+                        )
                     })?;
-                // A lone UTF-16 surrogate half has no Rust `char`; keep a visible marker.
-                match char::from_u32(code) {
-                    Some(decoded) => out.push(decoded),
-                    None => out.push(char::REPLACEMENT_CHARACTER),
-                }
+                units.push(unit, &mut out);
+                continue;
             }
-            Some(other) => out.push(other),
-            None => {}
+            Some('t') => '\t',
+            Some('n') => '\n',
+            Some('r') => '\r',
+            Some('f') => '\u{c}',
+            Some(other) => other,
+            None => continue,
+        };
+        units.flush(&mut out);
+        out.push(decoded);
+    }
+    units.flush(&mut out);
+    Ok(out)
+}
+
+/// Pairs UTF-16 surrogates from consecutive `\\u` escapes.
+#[derive(Default)]
+struct Utf16Units {
+    high: Option<u16>,
+}
+
+impl Utf16Units {
+    fn push(&mut self, unit: u16, out: &mut String) {
+        if let Some(high) = self.high.take() {
+            match char::decode_utf16([high, unit]).next() {
+                Some(Ok(c)) if (0xDC00..=0xDFFF).contains(&unit) => {
+                    out.push(c);
+                    return;
+                }
+                _ => out.push(char::REPLACEMENT_CHARACTER),
+            }
+        }
+        if (0xD800..=0xDBFF).contains(&unit) {
+            self.high = Some(unit);
+        } else {
+            out.push(char::from_u32(u32::from(unit)).unwrap_or(char::REPLACEMENT_CHARACTER));
         }
     }
-    Ok(out)
+
+    fn flush(&mut self, out: &mut String) {
+        if self.high.take().is_some() {
+            out.push(char::REPLACEMENT_CHARACTER);
+        }
+    }
 }
 
 #[cfg(test)]
@@ -206,6 +232,14 @@ mod tests {
         let got = entries("# c\n! c\nlist=a,\\\n    b\nkey\\=x=\\u00e9\\tz\n");
         assert_eq!(got[0], ("list".into(), "a,b".into()));
         assert_eq!(got[1], ("key=x".into(), "é\tz".into()));
+    }
+
+    #[test]
+    fn surrogate_pairs_join_and_lone_halves_are_replaced() {
+        let got = entries("a=\\uD83D\\uDE00\nb=\\uD83Dx\nc=\\uDE00\n");
+        assert_eq!(got[0].1, "\u{1F600}");
+        assert_eq!(got[1].1, "\u{FFFD}x");
+        assert_eq!(got[2].1, "\u{FFFD}");
     }
 
     #[test]

@@ -76,9 +76,48 @@ pub(crate) fn elements(key: &str) -> Vec<Element> {
 }
 
 /// The uniform form of a whole key, elements joined by `.`: the lookup key for relaxed matching.
+///
+/// The same result as uniforming each of [`elements`] and joining them, in one pass: binding
+/// computes this for every key it looks up.
 pub(crate) fn uniform_key(key: &str) -> String {
-    let parts: Vec<String> = elements(key).iter().map(Element::uniform).collect();
-    parts.join(".")
+    let mut out = String::with_capacity(key.len());
+    let mut first = true;
+    let mut in_plain = false;
+    let mut start_element = |out: &mut String| {
+        if !std::mem::replace(&mut first, false) {
+            out.push('.');
+        }
+    };
+    let mut chars = key.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '.' => in_plain = false,
+            '[' => {
+                in_plain = false;
+                start_element(&mut out);
+                for inner in chars.by_ref() {
+                    if inner == ']' {
+                        break;
+                    }
+                    out.push(inner);
+                }
+            }
+            c => {
+                if !in_plain {
+                    start_element(&mut out);
+                    in_plain = true;
+                }
+                if c.is_ascii() {
+                    if c != '-' && c != '_' {
+                        out.push(c.to_ascii_lowercase());
+                    }
+                } else {
+                    out.extend(c.to_lowercase());
+                }
+            }
+        }
+    }
+    out
 }
 
 /// The environment-variable form of a uniform key: what Spring Boot's
@@ -140,6 +179,28 @@ mod tests {
         let texts: Vec<&str> = parts.iter().map(|e| e.text.as_str()).collect();
         assert_eq!(texts, ["a", "props", "session.timeout.ms", "x", "0"]);
         assert_eq!(uniform_key("a.B[Mixed.Case]"), "a.b.Mixed.Case");
+    }
+
+    #[test]
+    fn the_one_pass_uniform_key_equals_the_element_wise_one() {
+        for key in [
+            "",
+            ".",
+            "a..b",
+            "a.b[0].[x.y]c",
+            "[",
+            "a[",
+            "a]b",
+            "-",
+            "a.-.b",
+            "Ä-b_C",
+            "x[a][b]",
+            "[]",
+            ".[a].",
+        ] {
+            let element_wise: Vec<String> = elements(key).iter().map(Element::uniform).collect();
+            assert_eq!(uniform_key(key), element_wise.join("."), "{key:?}");
+        }
     }
 
     #[test]

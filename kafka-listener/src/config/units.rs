@@ -15,8 +15,23 @@ pub(crate) const DURATION_FORMS: &str =
 pub(crate) const SIZE_FORMS: &str =
     "a number of bytes (1024) or a number with a unit B|KB|MB|GB|TB (64KB)";
 
+/// What the duration parser accepts for a key whose bare numbers are seconds.
+pub(crate) const DURATION_FORMS_SECONDS: &str =
+    "a number of seconds (30), a number with a unit ns|us|ms|s|m|h|d (500ms, 3s), or ISO-8601 (PT3S)";
+
 /// Parses a Spring duration; a bare number is milliseconds.
 pub(crate) fn parse_duration(text: &str) -> Option<Duration> {
+    parse_duration_in(text, 1_000_000)
+}
+
+/// Parses a Spring duration for a key annotated `@DurationUnit(SECONDS)`: a bare number is
+/// seconds.
+pub(crate) fn parse_duration_seconds(text: &str) -> Option<Duration> {
+    parse_duration_in(text, 1_000_000_000)
+}
+
+/// Parses a Spring duration; a bare number counts `default_unit_nanos`.
+fn parse_duration_in(text: &str, default_unit_nanos: u128) -> Option<Duration> {
     let text = text.trim();
     if text.starts_with(['P', 'p']) || text.starts_with("+P") || text.starts_with("+p") {
         return parse_iso_duration(text.trim_start_matches('+'));
@@ -31,7 +46,8 @@ pub(crate) fn parse_duration(text: &str) -> Option<Duration> {
     let amount: u64 = text[..digits_end].parse().ok()?;
     let unit = text[digits_end..].to_ascii_lowercase();
     let nanos_per_unit: u128 = match unit.as_str() {
-        "" | "ms" => 1_000_000,
+        "" => default_unit_nanos,
+        "ms" => 1_000_000,
         "ns" => 1,
         "us" => 1_000,
         "s" => 1_000_000_000,

@@ -11,8 +11,7 @@ use saphyr::{LoadableYamlNode, MarkedYaml, Scalar, YamlData};
 
 use super::error::ConfigError;
 use super::origin::{Origin, PropertySource, PropertyValue};
-use super::profiles::ON_PROFILE_KEY;
-use super::relaxed::uniform_key;
+use super::profiles::take_on_profile;
 
 /// Deeper nesting than this is no configuration anyone writes; refusing it keeps recursion (ours
 /// and the recursive drop of saphyr's tree) far from the stack's limit on hostile input.
@@ -36,14 +35,7 @@ pub(crate) fn parse_documents(text: &str, file: &str) -> Result<Vec<PropertySour
         };
         flattener.node(document, String::new(), 0)?;
         let mut source = flattener.source;
-        let on_profile = uniform_key(ON_PROFILE_KEY);
-        if let Some(pos) = source
-            .entries
-            .iter()
-            .rposition(|(key, _)| uniform_key(key) == on_profile)
-        {
-            source.on_profile = Some(source.entries.remove(pos).1);
-        }
+        take_on_profile(&mut source);
         sources.push(source);
     }
     Ok(sources)
@@ -250,6 +242,19 @@ mod tests {
         assert_eq!(docs.len(), 2);
         assert_eq!(docs[1].on_profile.as_ref().unwrap().value, "prod");
         assert_eq!(docs[1].entries.len(), 1);
+    }
+
+    #[test]
+    fn an_on_profile_list_means_any_of_its_profiles() {
+        let docs = parse_documents(
+            "spring.config.activate.on-profile: [dev, prod]
+a: 2
+",
+            "t.yml",
+        )
+        .unwrap();
+        assert_eq!(docs[0].on_profile.as_ref().unwrap().value, "dev,prod");
+        assert_eq!(docs[0].entries.len(), 1);
     }
 
     #[test]
