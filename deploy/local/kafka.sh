@@ -181,8 +181,8 @@ logger.state.name = state.change.logger
 logger.state.level = WARN
 logger.request.name = kafka.request.logger
 logger.request.level = WARN
-logger.zk.name = org.apache.kafka.clients
-logger.zk.level = WARN
+logger.clients.name = org.apache.kafka.clients
+logger.clients.level = WARN
 EOF
 }
 
