@@ -234,7 +234,10 @@ fn read_fetch(
 pub(crate) fn list_offsets(
     ctx: &BrokerContext,
     request: ListOffsetsRequest,
+    version: i16,
 ) -> ListOffsetsResponse {
+    // Leader epochs exist from v4 on; an older response must leave the field at its default.
+    let leader_epoch = if version >= 4 { 0 } else { -1 };
     let topics = request
         .topics
         .into_iter()
@@ -252,7 +255,7 @@ pub(crate) fn list_offsets(
                     match led_partition(ctx, topic.as_ref(), p.partition_index) {
                         Err(code) => r.error_code = code,
                         Ok(log) => {
-                            r.leader_epoch = 0;
+                            r.leader_epoch = leader_epoch;
                             match p.timestamp {
                                 -1 => r.offset = log.high_watermark(),
                                 -2 | -4 => r.offset = log.log_start_offset(),

@@ -38,7 +38,7 @@ pub(crate) async fn handle(
         RequestKind::InitProducerId(r) => admin::init_producer_id(ctx, r).into(),
         RequestKind::Produce(r) => data::produce(ctx, r, version)?.into(),
         RequestKind::Fetch(r) => data::fetch(ctx, r, version).await.into(),
-        RequestKind::ListOffsets(r) => data::list_offsets(ctx, r).into(),
+        RequestKind::ListOffsets(r) => data::list_offsets(ctx, r, version).into(),
         RequestKind::OffsetForLeaderEpoch(r) => data::offset_for_leader_epoch(ctx, r).into(),
         RequestKind::FindCoordinator(r) => groups::find_coordinator(ctx, r, version).into(),
         RequestKind::JoinGroup(r) => groups::join_group(ctx, r, version, client).await.into(),
