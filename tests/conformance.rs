@@ -229,6 +229,22 @@ async fn conformance_list_offsets_by_timestamp_finds_the_first_later_record() {
 }
 
 #[tokio::test]
+async fn conformance_list_offsets_by_timestamp_looks_inside_a_batch() {
+    let kafka = TestKafka::start().await;
+    let t = topic(&kafka, "bytime-batch", 1).await;
+    produce(
+        &kafka,
+        &t,
+        0,
+        &[("a", "1", 1_000), ("b", "2", 3_000), ("c", "3", 2_000)],
+    )
+    .await;
+    assert_eq!(list_offset(&kafka, &t, 0, 1_500).await, (NONE, 1, 3_000));
+    assert_eq!(list_offset(&kafka, &t, 0, 500).await, (NONE, 0, 1_000));
+    assert_eq!(list_offset(&kafka, &t, 0, -3).await, (NONE, 1, 3_000));
+}
+
+#[tokio::test]
 async fn conformance_compressed_batches_round_trip() {
     use rskafka::client::partition::{Compression, UnknownTopicHandling};
     use rskafka::record::Record;
