@@ -2,5 +2,6 @@
 //! input, several brokers.
 
 mod bad_input;
+mod coordinator_timers;
 mod decoder_mutations;
 mod multi_broker;
