@@ -5,3 +5,4 @@ mod bad_input;
 mod coordinator_timers;
 mod decoder_mutations;
 mod multi_broker;
+mod settings_and_helpers;
