@@ -266,3 +266,90 @@ async fn conformance_produce_to_a_missing_topic_or_partition_is_unknown_topic_or
     let bad_partition = produce_raw(&conn, &t, 7, batch(&[("k", "v", 1)])).await;
     assert_eq!(bad_partition.error_code, UNKNOWN_TOPIC_OR_PARTITION);
 }
+
+#[tokio::test]
+async fn conformance_fetch_limits_still_return_the_whole_first_batch() {
+    let kafka = TestKafka::start().await;
+    let t = topic(&kafka, "limits", 1).await;
+    let big = "x".repeat(1_000);
+    produce(&kafka, &t, 0, &[("a", &big, 1), ("b", &big, 1)]).await;
+    produce(&kafka, &t, 0, &[("c", &big, 1)]).await;
+    let conn = leader(&kafka, &t, 0).await;
+    let mut request = fetch_request(&t, &[(0, 0)], 0, 1);
+    request.topics[0].partitions[0].partition_max_bytes = 100;
+    let p = &fetch(&conn, request).await[0];
+    let offsets: Vec<i64> = decode(&p.records).iter().map(|r| r.0).collect();
+    assert_eq!(
+        offsets,
+        [0, 1],
+        "one oversized batch, whole, and nothing after it"
+    );
+    let mut request = fetch_request(&t, &[(0, 0)], 0, 1);
+    request.max_bytes = 100;
+    let p = &fetch(&conn, request).await[0];
+    assert_eq!(decode(&p.records).len(), 2);
+}
+
+#[tokio::test]
+async fn conformance_produce_and_fetch_by_topic_id_at_the_newest_versions() {
+    use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
+    use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
+    let kafka = TestKafka::start().await;
+    let t = topic(&kafka, "by-id", 1).await;
+    let conn = leader(&kafka, &t, 0).await;
+    let md = metadata(&conn, Some(&[&t]), false).await;
+    let id = md.topics[0].topic_id;
+    // The nil UUID, which no topic has.
+    let nil_id = metadata_response::MetadataResponseTopic::default().topic_id;
+    assert_ne!(id, nil_id, "Metadata v12 carries topic ids");
+    let produce_version = conn.version_for::<ProduceRequest>().unwrap();
+    let fetch_version = conn.version_for::<FetchRequest>().unwrap();
+    assert!(
+        produce_version >= 13 && fetch_version >= 13,
+        "v{produce_version} / v{fetch_version}"
+    );
+    let request = ProduceRequest::default()
+        .with_acks(-1)
+        .with_timeout_ms(10_000)
+        .with_topic_data(vec![TopicProduceData::default()
+            .with_topic_id(id)
+            .with_partition_data(vec![PartitionProduceData::default()
+                .with_index(0)
+                .with_records(Some(batch(&[("k", "by-id", 5)])))])]);
+    let r = conn.send(request).await.unwrap();
+    let p = &r.responses[0].partition_responses[0];
+    assert_eq!(
+        (r.responses[0].topic_id, p.error_code, p.base_offset),
+        (id, NONE, 0)
+    );
+    let request = FetchRequest::default()
+        .with_replica_id(BrokerId(-1))
+        .with_max_bytes(1 << 20)
+        .with_min_bytes(1)
+        .with_session_epoch(-1)
+        .with_topics(vec![FetchTopic::default()
+            .with_topic_id(id)
+            .with_partitions(vec![FetchPartition::default()
+                .with_partition(0)
+                .with_fetch_offset(0)
+                .with_partition_max_bytes(1 << 20)
+                .with_current_leader_epoch(-1)
+                .with_last_fetched_epoch(-1)
+                .with_log_start_offset(-1)])]);
+    let r = conn.send(request).await.unwrap();
+    assert_eq!(r.responses[0].topic_id, id);
+    let p = &r.responses[0].partitions[0];
+    assert_eq!((p.error_code, p.high_watermark), (NONE, 1));
+    assert_eq!(decode(&p.records)[0].2, "by-id");
+    let unknown = FetchRequest::default()
+        .with_replica_id(BrokerId(-1))
+        .with_max_bytes(1 << 20)
+        .with_session_epoch(-1)
+        .with_topics(vec![FetchTopic::default()
+            .with_topic_id(nil_id)
+            .with_partitions(vec![FetchPartition::default()
+                .with_partition(0)
+                .with_partition_max_bytes(1024)])]);
+    let r = conn.send(unknown).await.unwrap();
+    assert_eq!(r.responses[0].partitions[0].error_code, UNKNOWN_TOPIC_ID);
+}
