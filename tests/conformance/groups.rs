@@ -502,3 +502,35 @@ async fn conformance_a_member_that_does_not_rejoin_is_dropped_after_the_rebalanc
     assert_eq!(j2.members.len(), 1);
     assert_eq!(heartbeat(&c1, &group, 1, &m1).await, UNKNOWN_MEMBER_ID);
 }
+
+#[tokio::test]
+async fn conformance_requests_for_a_group_that_does_not_exist() {
+    let kafka = TestKafka::start().await;
+    let group = unique_name("g-ghost");
+    let conn = coordinator(&kafka, &group).await;
+    assert_eq!(
+        heartbeat(&conn, &group, 1, "ghost").await,
+        UNKNOWN_MEMBER_ID
+    );
+    let left = leave(&conn, &group, &["ghost"]).await;
+    let codes: (i16, Vec<i16>) = (
+        left.error_code,
+        left.members.iter().map(|m| m.error_code).collect(),
+    );
+    // Kafka 4.x answers per member, not for the request.
+    assert_eq!(codes, (NONE, vec![UNKNOWN_MEMBER_ID]));
+    assert_eq!(
+        sync(&conn, &group, 1, "ghost", &[]).await.error_code,
+        UNKNOWN_MEMBER_ID
+    );
+    let rejoin = join_raw(
+        &conn,
+        join_request(&group, "ghost", &["range"], 10_000, 10_000),
+    )
+    .await;
+    assert_eq!(rejoin.error_code, UNKNOWN_MEMBER_ID);
+    assert_eq!(
+        committed(&conn, &group, "no-such-topic", &[0]).await,
+        [(0, -1)]
+    );
+}

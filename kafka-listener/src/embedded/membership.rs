@@ -141,36 +141,37 @@ impl Coordinator {
         })
     }
 
-    /// LeaveGroup for one member identity; returns the member's error code.
+    /// LeaveGroup for one member identity; returns the member's error code. As in Kafka 4.x,
+    /// a group that does not exist makes each member UNKNOWN_MEMBER_ID, not the request.
     pub(crate) fn leave(
         self: &Arc<Self>,
         group_id: &str,
         member_id: &str,
         instance_id: Option<&str>,
-    ) -> Result<i16, i16> {
+    ) -> i16 {
         self.with_groups(|groups| {
             let Some(group) = groups.get_mut(group_id) else {
-                return Err(codes::UNKNOWN_MEMBER_ID);
+                return codes::UNKNOWN_MEMBER_ID;
             };
             let resolved = match instance_id {
                 Some(instance) => match group.static_members.get(instance) {
                     Some(current) if member_id.is_empty() || current == member_id => {
                         current.clone()
                     }
-                    Some(_) => return Ok(codes::FENCED_INSTANCE_ID),
-                    None => return Ok(codes::UNKNOWN_MEMBER_ID),
+                    Some(_) => return codes::FENCED_INSTANCE_ID,
+                    None => return codes::UNKNOWN_MEMBER_ID,
                 },
                 None => member_id.to_owned(),
             };
             if group.pending_members.remove(&resolved) {
                 self.try_complete_join(group);
-                return Ok(codes::NONE);
+                return codes::NONE;
             }
             if !group.members.contains_key(&resolved) {
-                return Ok(codes::UNKNOWN_MEMBER_ID);
+                return codes::UNKNOWN_MEMBER_ID;
             }
             self.remove_member_and_update(group, &resolved);
-            Ok(codes::NONE)
+            codes::NONE
         })
     }
 }
