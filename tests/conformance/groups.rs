@@ -534,3 +534,43 @@ async fn conformance_requests_for_a_group_that_does_not_exist() {
         [(0, -1)]
     );
 }
+
+#[tokio::test]
+async fn conformance_join_before_v4_assigns_a_member_id_at_once() {
+    let kafka = TestKafka::start().await;
+    let group = unique_name("g-v3");
+    let conn = coordinator(&kafka, &group).await;
+    let request = join_request(&group, "", &["range"], 10_000, 10_000);
+    let r = poll_until("a coordinator that accepts JoinGroup v3", || async {
+        let r = conn
+            .send_version(request.clone(), 3, Duration::from_secs(60))
+            .await
+            .unwrap();
+        (![14, 15, 16].contains(&r.error_code)).then_some(r)
+    })
+    .await;
+    assert_eq!((r.error_code, r.generation_id), (NONE, 1));
+    assert!(!r.member_id.is_empty());
+    assert_eq!(r.leader, r.member_id);
+}
+
+#[tokio::test]
+async fn conformance_heartbeat_and_commits_while_completing_a_rebalance() {
+    let kafka = TestKafka::start().await;
+    let group = unique_name("g-completing");
+    let t = topic(&kafka, "completing", 1).await;
+    let conn = coordinator(&kafka, &group).await;
+    let j = join_new(&conn, &group, &["range"], 10_000, 10_000).await;
+    let me = j.member_id.to_string();
+    // Joined, not yet synced: heartbeats are fine, member commits wait for the assignment.
+    assert_eq!(heartbeat(&conn, &group, 1, &me).await, NONE);
+    assert_eq!(
+        describe(&conn, &group).await.group_state.as_str(),
+        "CompletingRebalance"
+    );
+    // A commit without membership to a group with members is refused.
+    assert_eq!(
+        commit(&conn, &group, -1, "", &t, &[(0, 1)]).await,
+        [UNKNOWN_MEMBER_ID]
+    );
+}
