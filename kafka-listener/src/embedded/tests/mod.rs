@@ -5,5 +5,6 @@ mod acks;
 mod bad_input;
 mod coordinator_timers;
 mod decoder_mutations;
+mod every_version_answers;
 mod multi_broker;
 mod settings_and_helpers;
