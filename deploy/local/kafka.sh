@@ -181,8 +181,8 @@ logger.state.name = state.change.logger
 logger.state.level = WARN
 logger.request.name = kafka.request.logger
 logger.request.level = WARN
-logger.zk.name = org.apache.kafka.clients
-logger.zk.level = WARN
+logger.clients.name = org.apache.kafka.clients
+logger.clients.level = WARN
 EOF
 }
 
@@ -318,14 +318,40 @@ print_log_tails() {
     done
 }
 
-# True while process $1 exists and has not finished exiting. The kernel drops a dying process's
-# memory (and with it /proc/PID/cmdline) before it closes its sockets, so "cmdline gone" is not
-# "ports free"; a zombie (state Z) has closed everything.
+# True while process $1 has not finished exiting. Neither a missing /proc/PID/cmdline (the
+# kernel drops a dying process's memory before its files) nor a zombie leader thread (the JVM's
+# other threads may still be tearing down, holding the sockets) means "ports free"; only a
+# vanished process or a zombie without other threads does.
 process_running() {
     local stat
     stat=$({ cat "/proc/$1/stat"; } 2>/dev/null) || return 1
     stat=${stat##*) }
-    [[ ${stat:0:1} != Z ]]
+    if [[ ${stat:0:1} == Z ]]; then
+        local tasks=("/proc/$1/task/"*)
+        ((${#tasks[@]} > 1))
+        return
+    fi
+    return 0
+}
+
+# True if something accepts connections on 127.0.0.1:$1.
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# Waits up to 10 s until the listener and controller ports of brokers "$@" are closed.
+wait_ports_closed() {
+    local -a cports=($CONTROLLER_PORTS)
+    local k port deadline=$(($(date +%s) + 10))
+    for k in "$@"; do
+        for port in "$(broker_port "$k")" "${cports[k - 1]}"; do
+            while port_open "$port"; do
+                if (($(date +%s) >= deadline)); then
+                    log "warning: 127.0.0.1:$port of broker $k still accepts connections"
+                    break
+                fi
+                sleep 0.1
+            done
+        done
+    done
 }
 
 # Signals the listed brokers with $1 and waits up to $2 seconds for those processes to exit;
@@ -356,6 +382,7 @@ stop_brokers() {
         log "brokers still running after ${STOP_TIMEOUT}s; sending SIGKILL"
         signal_and_wait KILL 10 "$@" || die "could not stop brokers of $STATE_DIR"
     fi
+    wait_ports_closed "$@"
     local k
     for k in "$@"; do
         rm -f "$(pid_file "$k")"
@@ -558,6 +585,7 @@ cmd_kill_broker() {
     local k=$1
     broker_pid "$k" >/dev/null || die "broker $k is not running"
     signal_and_wait KILL 10 "$k" || die "broker $k survived SIGKILL"
+    wait_ports_closed "$k"
     rm -f "$(pid_file "$k")"
     log "killed broker $k (127.0.0.1:$(broker_port "$k"))"
 }

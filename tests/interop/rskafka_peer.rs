@@ -279,3 +279,40 @@ async fn main() {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn record_42_is_the_documented_bytes() {
+        let record = expected("java", 42);
+        assert_eq!((record.partition, record.offset), (0, 14));
+        assert_eq!(record.key, b"key-0042");
+        let mut value = b"value-42-".to_vec();
+        value.extend(38u8..80); // (42 * 7 + j) mod 256 for j in 0..42
+        assert_eq!(record.value, value);
+        assert_eq!(record.headers["bin"], [42, 0, 255]);
+        assert_eq!(record.headers["producer"], b"java");
+        assert_eq!(record.headers["seq"], [0, 0, 0, 42]);
+        let names: Vec<&str> = record.headers.keys().map(String::as_str).collect();
+        assert_eq!(
+            names,
+            ["bin", "producer", "seq"],
+            "the documented header order"
+        );
+    }
+
+    #[test]
+    fn data_set_fills_partitions_in_order_without_gaps() {
+        for partition in 0..PARTITIONS {
+            let offsets: Vec<i64> = (0..RECORDS)
+                .map(|i| expected(PEER, i))
+                .filter(|r| r.partition == partition)
+                .map(|r| r.offset)
+                .collect();
+            let want: Vec<i64> = (0..offsets.len() as i64).collect();
+            assert_eq!(offsets, want, "partition {partition}");
+        }
+    }
+}

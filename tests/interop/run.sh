@@ -154,7 +154,11 @@ CLUSTER_BROKERS=1 # how many brokers the data should be spread over
 start_kafka() {
     if [[ -n "${KAFKA_BOOTSTRAP_SERVERS:-}" ]]; then
         BOOTSTRAP=$KAFKA_BOOTSTRAP_SERVERS
-        CLUSTER_BROKERS=$(tr ',' '\n' <<<"$BOOTSTRAP" | grep -c .)
+        # Ask the cluster, not the bootstrap list: one address may front three brokers.
+        local registered
+        registered=$(python3 "$ROOT/deploy/local/metadata_probe.py" "${BOOTSTRAP%%,*}") ||
+            die "no Kafka broker answers at ${BOOTSTRAP%%,*} (from KAFKA_BOOTSTRAP_SERVERS=$BOOTSTRAP)"
+        CLUSTER_BROKERS=$(grep -c . <<<"$registered")
         log "using the running cluster KAFKA_BOOTSTRAP_SERVERS=$BOOTSTRAP"
         return
     fi

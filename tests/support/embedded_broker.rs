@@ -2,7 +2,8 @@
 //! address (the interop runner `tests/interop/run.sh --broker embedded`).
 //!
 //! Prints `KAFKA_BOOTSTRAP_SERVERS=<addr>` as one line on stdout once the broker accepts
-//! connections, then runs until stdin closes, SIGTERM or Ctrl-C.
+//! connections, then runs until SIGTERM, Ctrl-C, or stdin closing when stdin is a pipe or a
+//! terminal (with stdin from /dev/null it runs until signalled).
 //!
 //! Options: `--brokers N` (default 1), `--partitions N` (default partitions, 1).
 
@@ -21,6 +22,16 @@ fn arg(args: &[String], name: &str) -> Option<usize> {
     }
 }
 
+fn stdin_is_a_pipe_or_terminal() -> bool {
+    use std::io::IsTerminal;
+    use std::os::unix::fs::FileTypeExt;
+    std::io::stdin().is_terminal()
+        || std::fs::metadata("/proc/self/fd/0")
+            .or_else(|_| std::fs::metadata("/dev/stdin"))
+            .map(|m| m.file_type().is_fifo() || m.file_type().is_socket())
+            .unwrap_or(false)
+}
+
 #[tokio::main]
 async fn main() {
     tracing_subscriber::fmt()
@@ -37,14 +48,19 @@ async fn main() {
         .await;
     println!("KAFKA_BOOTSTRAP_SERVERS={}", kafka.bootstrap());
     let _ = std::io::stdout().flush();
-    // A plain thread reads stdin (blocking); it reports EOF through a channel.
+    // Closing stdin stops the broker when stdin is a pipe or a terminal (a parent process
+    // holding the other end). Started with stdin from /dev/null, only signals stop it.
     let (closed_tx, closed_rx) = tokio::sync::oneshot::channel::<()>();
-    std::thread::spawn(move || {
-        let mut stdin = std::io::stdin().lock();
-        let mut buf = [0u8; 256];
-        while matches!(stdin.read(&mut buf), Ok(n) if n > 0) {}
-        let _ = closed_tx.send(());
-    });
+    if stdin_is_a_pipe_or_terminal() {
+        std::thread::spawn(move || {
+            let mut stdin = std::io::stdin().lock();
+            let mut buf = [0u8; 256];
+            while matches!(stdin.read(&mut buf), Ok(n) if n > 0) {}
+            let _ = closed_tx.send(());
+        });
+    } else {
+        std::mem::forget(closed_tx);
+    }
     let stdin_closed = async {
         let _ = closed_rx.await;
     };

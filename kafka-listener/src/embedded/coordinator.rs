@@ -8,9 +8,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use kafka_protocol::messages::join_group_response::JoinGroupResponseMember;
-use kafka_protocol::messages::{
-    JoinGroupRequest, JoinGroupResponse, SyncGroupRequest, SyncGroupResponse,
-};
+use kafka_protocol::messages::{JoinGroupRequest, JoinGroupResponse, SyncGroupResponse};
 use kafka_protocol::protocol::StrBytes;
 use tokio::sync::{oneshot, watch};
 use tokio::time::Instant;
@@ -47,7 +45,7 @@ fn join_error(code: i16, member_id: &str) -> JoinGroupResponse {
         .with_member_id(sb(member_id))
 }
 
-fn sync_error(code: i16) -> SyncGroupResponse {
+pub(crate) fn sync_error(code: i16) -> SyncGroupResponse {
     SyncGroupResponse::default().with_error_code(code)
 }
 
@@ -57,7 +55,7 @@ enum JoinOutcome {
     Later(oneshot::Receiver<JoinGroupResponse>),
 }
 
-enum SyncOutcome {
+pub(crate) enum SyncOutcome {
     Now(SyncGroupResponse),
     Later(oneshot::Receiver<SyncGroupResponse>),
 }
@@ -100,7 +98,11 @@ impl Coordinator {
         self.changes.subscribe()
     }
 
-    fn spawn_timer(self: &Arc<Self>, delay: Duration, f: impl FnOnce(&Arc<Self>) + Send + 'static) {
+    pub(crate) fn spawn_timer(
+        self: &Arc<Self>,
+        delay: Duration,
+        f: impl FnOnce(&Arc<Self>) + Send + 'static,
+    ) {
         let this = Arc::clone(self);
         let cancel = self.cancel.clone();
         self.tasks.spawn(async move {
@@ -364,7 +366,7 @@ impl Coordinator {
     }
 
     /// Enters PreparingRebalance and arms the join timer (Kafka's `prepareRebalance`).
-    fn prepare_rebalance(self: &Arc<Self>, group: &mut Group) {
+    pub(crate) fn prepare_rebalance(self: &Arc<Self>, group: &mut Group) {
         if group.state == GroupState::CompletingRebalance {
             // Members waiting for an assignment must rejoin.
             for member in group.members.values_mut() {
@@ -428,7 +430,7 @@ impl Coordinator {
         });
     }
 
-    fn try_complete_join(self: &Arc<Self>, group: &mut Group) {
+    pub(crate) fn try_complete_join(self: &Arc<Self>, group: &mut Group) {
         if group.state == GroupState::PreparingRebalance
             && !group.initial_rebalance
             && group.all_members_joined()
@@ -589,7 +591,7 @@ impl Coordinator {
     }
 
     /// Kafka's `removeMemberAndUpdateGroup`.
-    fn remove_member_and_update(self: &Arc<Self>, group: &mut Group, member_id: &str) {
+    pub(crate) fn remove_member_and_update(self: &Arc<Self>, group: &mut Group, member_id: &str) {
         let Some(mut member) = group.remove_member(member_id) else {
             return;
         };
@@ -604,185 +606,6 @@ impl Coordinator {
             GroupState::PreparingRebalance => self.try_complete_join(group),
             GroupState::Empty => {}
         }
-    }
-
-    /// SyncGroup (Kafka's `classicGroupSync`).
-    pub(crate) async fn sync(self: &Arc<Self>, request: SyncGroupRequest) -> SyncGroupResponse {
-        match self.sync_now(request) {
-            SyncOutcome::Now(response) => response,
-            SyncOutcome::Later(rx) => rx
-                .await
-                .unwrap_or_else(|_| sync_error(codes::UNKNOWN_MEMBER_ID)),
-        }
-    }
-
-    fn sync_now(self: &Arc<Self>, request: SyncGroupRequest) -> SyncOutcome {
-        let group_id = request.group_id.0.to_string();
-        let member_id = request.member_id.to_string();
-        self.with_groups(|groups| {
-            let Some(group) = groups.get_mut(&group_id) else {
-                return SyncOutcome::Now(sync_error(codes::UNKNOWN_MEMBER_ID));
-            };
-            if let Err(code) =
-                validate_member(group, &member_id, request.group_instance_id.as_ref())
-            {
-                return SyncOutcome::Now(sync_error(code));
-            }
-            if request.generation_id != group.generation_id {
-                return SyncOutcome::Now(sync_error(codes::ILLEGAL_GENERATION));
-            }
-            let type_mismatch = request
-                .protocol_type
-                .as_ref()
-                .is_some_and(|t| Some(t.as_str()) != group.protocol_type.as_deref());
-            let name_mismatch = request
-                .protocol_name
-                .as_ref()
-                .is_some_and(|n| Some(n.as_str()) != group.protocol_name.as_deref());
-            if type_mismatch || name_mismatch {
-                return SyncOutcome::Now(sync_error(codes::INCONSISTENT_GROUP_PROTOCOL));
-            }
-            match group.state {
-                GroupState::Empty => SyncOutcome::Now(sync_error(codes::UNKNOWN_MEMBER_ID)),
-                GroupState::PreparingRebalance => {
-                    SyncOutcome::Now(sync_error(codes::REBALANCE_IN_PROGRESS))
-                }
-                GroupState::CompletingRebalance => {
-                    let (tx, rx) = oneshot::channel();
-                    let now = Instant::now();
-                    if let Some(member) = group.members.get_mut(&member_id) {
-                        member.sync_waiter = Some(tx);
-                        member.session_deadline = now + ms(member.session_timeout_ms);
-                    }
-                    if group.leader.as_deref() == Some(member_id.as_str()) {
-                        let mut assignments: HashMap<String, Bytes> = request
-                            .assignments
-                            .iter()
-                            .map(|a| (a.member_id.to_string(), a.assignment.clone()))
-                            .collect();
-                        for member in group.members.values_mut() {
-                            member.assignment =
-                                assignments.remove(&member.member_id).unwrap_or_default();
-                        }
-                        group.state = GroupState::Stable;
-                        let response = |m: &Member| {
-                            SyncGroupResponse::default()
-                                .with_protocol_type(group.protocol_type.as_deref().map(sb))
-                                .with_protocol_name(group.protocol_name.as_deref().map(sb))
-                                .with_assignment(m.assignment.clone())
-                        };
-                        let responses: Vec<(String, SyncGroupResponse)> = group
-                            .members
-                            .values()
-                            .map(|m| (m.member_id.clone(), response(m)))
-                            .collect();
-                        for (id, r) in responses {
-                            if let Some(w) = group
-                                .members
-                                .get_mut(&id)
-                                .and_then(|m| m.sync_waiter.take())
-                            {
-                                let _ = w.send(r);
-                            }
-                        }
-                    }
-                    SyncOutcome::Later(rx)
-                }
-                GroupState::Stable => {
-                    let member = &group.members[&member_id];
-                    SyncOutcome::Now(
-                        SyncGroupResponse::default()
-                            .with_protocol_type(group.protocol_type.as_deref().map(sb))
-                            .with_protocol_name(group.protocol_name.as_deref().map(sb))
-                            .with_assignment(member.assignment.clone()),
-                    )
-                }
-            }
-        })
-    }
-
-    /// Heartbeat (Kafka's `classicGroupHeartbeat`); returns the error code.
-    pub(crate) fn heartbeat(
-        &self,
-        group_id: &str,
-        member_id: &str,
-        instance_id: Option<&StrBytes>,
-        generation_id: i32,
-    ) -> i16 {
-        self.with_groups(|groups| {
-            let Some(group) = groups.get_mut(group_id) else {
-                return codes::UNKNOWN_MEMBER_ID;
-            };
-            if let Err(code) = validate_member(group, member_id, instance_id) {
-                return code;
-            }
-            if generation_id != group.generation_id {
-                return codes::ILLEGAL_GENERATION;
-            }
-            let state = group.state;
-            if let Some(member) = group.members.get_mut(member_id) {
-                member.session_deadline = Instant::now() + ms(member.session_timeout_ms);
-            }
-            match state {
-                GroupState::Empty => codes::UNKNOWN_MEMBER_ID,
-                GroupState::PreparingRebalance => codes::REBALANCE_IN_PROGRESS,
-                GroupState::CompletingRebalance | GroupState::Stable => codes::NONE,
-            }
-        })
-    }
-
-    /// LeaveGroup for one member identity; returns the member's error code.
-    pub(crate) fn leave(
-        self: &Arc<Self>,
-        group_id: &str,
-        member_id: &str,
-        instance_id: Option<&str>,
-    ) -> Result<i16, i16> {
-        self.with_groups(|groups| {
-            let Some(group) = groups.get_mut(group_id) else {
-                return Err(codes::UNKNOWN_MEMBER_ID);
-            };
-            let resolved = match instance_id {
-                Some(instance) => match group.static_members.get(instance) {
-                    Some(current) if member_id.is_empty() || current == member_id => {
-                        current.clone()
-                    }
-                    Some(_) => return Ok(codes::FENCED_INSTANCE_ID),
-                    None => return Ok(codes::UNKNOWN_MEMBER_ID),
-                },
-                None => member_id.to_owned(),
-            };
-            if group.pending_members.remove(&resolved) {
-                self.try_complete_join(group);
-                return Ok(codes::NONE);
-            }
-            if !group.members.contains_key(&resolved) {
-                return Ok(codes::UNKNOWN_MEMBER_ID);
-            }
-            self.remove_member_and_update(group, &resolved);
-            Ok(codes::NONE)
-        })
-    }
-}
-
-/// Kafka's `validateMember`: the member must exist and, for static members, be the current
-/// incarnation of its instance id.
-pub(crate) fn validate_member(
-    group: &Group,
-    member_id: &str,
-    instance_id: Option<&StrBytes>,
-) -> Result<(), i16> {
-    if let Some(instance) = instance_id {
-        match group.static_members.get(instance.as_str()) {
-            Some(current) if current == member_id => return Ok(()),
-            Some(_) => return Err(codes::FENCED_INSTANCE_ID),
-            None => return Err(codes::UNKNOWN_MEMBER_ID),
-        }
-    }
-    if group.members.contains_key(member_id) {
-        Ok(())
-    } else {
-        Err(codes::UNKNOWN_MEMBER_ID)
     }
 }
 
@@ -820,6 +643,6 @@ struct NewMember {
     instance_id: Option<String>,
 }
 
-fn ms(millis: i32) -> Duration {
+pub(crate) fn ms(millis: i32) -> Duration {
     Duration::from_millis(millis.max(0) as u64)
 }

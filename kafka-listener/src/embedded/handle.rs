@@ -227,7 +227,7 @@ impl EmbeddedKafkaBuilder {
 #[derive(Debug)]
 pub struct EmbeddedKafka {
     bootstrap: String,
-    cluster: Arc<Cluster>,
+    pub(crate) cluster: Arc<Cluster>,
     tasks: TaskTracker,
     cancel: CancellationToken,
 }

@@ -13,7 +13,9 @@ const BASE_OFFSET: usize = 0;
 const BATCH_LENGTH: usize = 8;
 const PARTITION_LEADER_EPOCH: usize = 12;
 const MAGIC: usize = 16;
+const ATTRIBUTES: usize = 21;
 const LAST_OFFSET_DELTA: usize = 23;
+const BASE_TIMESTAMP: usize = 27;
 const MAX_TIMESTAMP: usize = 35;
 const RECORD_COUNT: usize = 57;
 /// Size of the v2 batch header; a batch is at least this long.
@@ -125,6 +127,47 @@ fn parse_batches(records: &[u8]) -> Result<Vec<ParsedBatch>, AppendError> {
     Ok(batches)
 }
 
+/// Reads a zigzag varint (Kafka's record fields) at `at`, advancing it.
+fn read_varlong(bytes: &[u8], at: &mut usize) -> Option<i64> {
+    let mut value: u64 = 0;
+    for shift in (0..64).step_by(7) {
+        let byte = *bytes.get(*at)?;
+        *at += 1;
+        value |= u64::from(byte & 0x7f) << shift;
+        if byte & 0x80 == 0 {
+            return Some(((value >> 1) as i64) ^ -((value & 1) as i64));
+        }
+    }
+    None
+}
+
+/// (offset, timestamp) of every record of an uncompressed stored batch; `None` for a
+/// compressed batch (kept compressed, so its records are opaque here) or a malformed one.
+fn record_timestamps(batch: &StoredBatch) -> Option<Vec<(i64, i64)>> {
+    let bytes = &batch.bytes[..];
+    let attributes = i16::from_be_bytes([bytes[ATTRIBUTES], bytes[ATTRIBUTES + 1]]);
+    if attributes & 0x07 != 0 {
+        return None;
+    }
+    let base_timestamp = read_i64(bytes, BASE_TIMESTAMP);
+    let count = read_i32(bytes, RECORD_COUNT);
+    let mut at = BATCH_HEADER_LEN;
+    let mut out = Vec::new();
+    for _ in 0..count {
+        let length = usize::try_from(read_varlong(bytes, &mut at)?).ok()?;
+        let end = at.checked_add(length)?;
+        let mut field = at + 1; // attributes
+        let timestamp_delta = read_varlong(bytes, &mut field)?;
+        let offset_delta = read_varlong(bytes, &mut field)?;
+        out.push((
+            batch.base_offset + offset_delta,
+            base_timestamp + timestamp_delta,
+        ));
+        at = end;
+    }
+    Some(out)
+}
+
 impl PartitionLog {
     /// Appends a produced record set, assigning offsets; returns the first batch's base offset.
     pub(crate) fn append(&self, records: &[u8]) -> Result<i64, AppendError> {
@@ -194,18 +237,23 @@ impl PartitionLog {
         })
     }
 
-    /// The earliest offset whose batch holds a timestamp at or after `timestamp`, with that
-    /// batch's max timestamp; `None` when no batch does (Kafka then answers offset -1).
+    /// The first record at or after `timestamp` (Kafka: the first batch whose max timestamp
+    /// reaches it, then the first such record inside), with its timestamp; `None` when no record
+    /// does (Kafka then answers offset -1). Inside a compressed batch the batch's base offset and
+    /// max timestamp stand in, as its records are not decompressed here.
     pub(crate) fn offset_for_timestamp(&self, timestamp: i64) -> Option<(i64, i64)> {
         let state = self.state.lock().expect("log lock");
-        state
+        let batch = state
             .batches
             .iter()
-            .find(|b| b.max_timestamp >= timestamp)
-            .map(|b| (b.base_offset.max(state.log_start_offset), b.max_timestamp))
+            .find(|b| b.max_timestamp >= timestamp)?;
+        let exact = record_timestamps(batch)
+            .and_then(|records| records.into_iter().find(|(_, ts)| *ts >= timestamp));
+        let (offset, found) = exact.unwrap_or((batch.base_offset, batch.max_timestamp));
+        Some((offset.max(state.log_start_offset), found))
     }
 
-    /// The offset and timestamp of the batch with the largest timestamp (ListOffsets -3).
+    /// The record with the largest timestamp, the earliest one on ties (ListOffsets -3).
     pub(crate) fn max_timestamp(&self) -> Option<(i64, i64)> {
         let state = self.state.lock().expect("log lock");
         let mut best: Option<&StoredBatch> = None;
@@ -214,7 +262,13 @@ impl PartitionLog {
                 best = Some(b);
             }
         }
-        best.map(|b| (b.last_offset, b.max_timestamp))
+        let batch = best?;
+        let exact = record_timestamps(batch).and_then(|records| {
+            records
+                .into_iter()
+                .find(|(_, ts)| *ts == batch.max_timestamp)
+        });
+        Some(exact.unwrap_or((batch.last_offset, batch.max_timestamp)))
     }
 
     /// Resolves when the next append happens. Create it before checking the log, so an append
@@ -278,6 +332,44 @@ mod tests {
         assert_eq!(one.records.len(), BATCH_HEADER_LEN + 100);
         assert!(log.read(0, 10, false).unwrap().records.is_empty());
         assert!(log.read(3, 10, true).is_none());
+    }
+
+    #[test]
+    fn timestamps_inside_an_uncompressed_batch_find_the_exact_record() {
+        use kafka_protocol::records::{
+            Compression, Record, RecordBatchEncoder, RecordEncodeOptions, TimestampType,
+        };
+        let records: Vec<Record> = [100i64, 300, 200]
+            .iter()
+            .enumerate()
+            .map(|(i, ts)| Record {
+                transactional: false,
+                control: false,
+                delete_horizon: false,
+                partition_leader_epoch: 0,
+                producer_id: -1,
+                producer_epoch: -1,
+                timestamp_type: TimestampType::Creation,
+                offset: i as i64,
+                sequence: i as i32 - 1,
+                timestamp: *ts,
+                key: None,
+                value: Some(bytes::Bytes::from_static(b"v")),
+                headers: Default::default(),
+            })
+            .collect();
+        let mut buf = BytesMut::new();
+        let options = RecordEncodeOptions {
+            version: 2,
+            compression: Compression::None,
+        };
+        RecordBatchEncoder::encode(&mut buf, &records, &options).unwrap();
+        let log = PartitionLog::default();
+        log.append(&batch(2, 50, 0)).unwrap();
+        assert_eq!(log.append(&buf), Ok(2));
+        assert_eq!(log.offset_for_timestamp(150), Some((3, 300)));
+        assert_eq!(log.offset_for_timestamp(60), Some((2, 100)));
+        assert_eq!(log.max_timestamp(), Some((3, 300)));
     }
 
     #[test]

@@ -29,6 +29,7 @@ mod coordinator;
 mod group;
 mod handle;
 mod log;
+mod membership;
 mod offsets;
 mod server;
 mod topics;

@@ -6,8 +6,9 @@ use std::collections::BTreeMap;
 use kafka_protocol::protocol::StrBytes;
 
 use super::codes;
-use super::coordinator::{validate_member, Coordinator};
+use super::coordinator::Coordinator;
 use super::group::{CommittedOffset, Group, GroupState};
+use super::membership::validate_member;
 
 /// Who commits, and under which generation.
 pub(crate) struct CommitRequest<'a> {

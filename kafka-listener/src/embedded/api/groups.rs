@@ -139,23 +139,19 @@ pub(crate) fn leave_group(
     }
     let coordinator = &ctx.cluster.coordinator;
     if version < 3 {
-        let code = match coordinator.leave(group_id, request.member_id.as_str(), None) {
-            Ok(code) | Err(code) => code,
-        };
+        let code = coordinator.leave(group_id, request.member_id.as_str(), None);
         return LeaveGroupResponse::default().with_error_code(code);
     }
     let mut members = Vec::new();
     for identity in request.members {
         let instance = identity.group_instance_id.as_ref().map(|s| s.as_str());
-        match coordinator.leave(group_id, identity.member_id.as_str(), instance) {
-            Ok(code) => members.push(
-                MemberResponse::default()
-                    .with_member_id(identity.member_id)
-                    .with_group_instance_id(identity.group_instance_id)
-                    .with_error_code(code),
-            ),
-            Err(code) => return LeaveGroupResponse::default().with_error_code(code),
-        }
+        let code = coordinator.leave(group_id, identity.member_id.as_str(), instance);
+        members.push(
+            MemberResponse::default()
+                .with_member_id(identity.member_id)
+                .with_group_instance_id(identity.group_instance_id)
+                .with_error_code(code),
+        );
     }
     LeaveGroupResponse::default().with_members(members)
 }

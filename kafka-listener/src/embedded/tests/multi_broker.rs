@@ -126,3 +126,30 @@ async fn shutdown_closes_every_connection() {
     assert!(conn.send(MetadataRequest::default()).await.is_err());
     assert!(tokio::net::TcpStream::connect(addr).await.is_err());
 }
+
+#[tokio::test]
+async fn dropping_the_handle_closes_connections_and_listeners() {
+    use tokio::io::AsyncReadExt;
+    let kafka = EmbeddedKafka::builder().brokers(2).start().await;
+    let addrs: Vec<String> = kafka.bootstrap().split(',').map(str::to_owned).collect();
+    let mut open = tokio::net::TcpStream::connect(&addrs[1]).await.unwrap();
+    drop(kafka);
+    let mut buf = [0u8; 8];
+    let read = tokio::time::timeout(Duration::from_secs(5), open.read(&mut buf))
+        .await
+        .expect("closed, not hanging");
+    assert!(matches!(read, Ok(0) | Err(_)));
+    for addr in addrs {
+        let refused = async {
+            loop {
+                if tokio::net::TcpStream::connect(&addr).await.is_err() {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(5), refused)
+            .await
+            .expect("listener closed");
+    }
+}
