@@ -111,7 +111,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             .send(
                 TOPIC,
                 format!("greeter-{}", n % 10).as_str(),
-                kafka_listener::producer::Json(greeting),
+                Json(greeting),
             )
             .await?;
     }

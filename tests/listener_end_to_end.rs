@@ -6,7 +6,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use kafka_listener::group::{GroupConfig, GroupMember, TopicPartition};
-use kafka_listener::producer::{Json, KafkaTemplate, ProducerSettings};
+use kafka_listener::producer::{KafkaTemplate, ProducerSettings};
+use kafka_listener::Json;
 use kafka_listener::{kafka_listener, Acknowledgment, App, Key, RecordMeta, State};
 use kafka_listener_suite::{eventually, unique_name, TestKafka};
 
@@ -41,7 +42,7 @@ struct Order {
     ack_mode = "MANUAL"
 )]
 async fn manual_listener(
-    order: kafka_listener::Json<Order>,
+    order: Json<Order>,
     key: Key<String>,
     meta: RecordMeta,
     seen: State<Seen>,

@@ -4,9 +4,9 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use kafka_listener::producer::{
-    partition_for_key, Json, KafkaTemplate, ProducerRecord, ProducerSettings, SendError,
+    partition_for_key, KafkaTemplate, ProducerRecord, ProducerSettings, SendError,
 };
-use kafka_listener::Headers;
+use kafka_listener::{Headers, Json};
 use kafka_listener_suite::{unique_name, TestKafka};
 use rskafka::client::partition::UnknownTopicHandling;
 

@@ -8,7 +8,7 @@ mod template;
 
 pub use metadata::MetadataError;
 pub use partitioner::{murmur2, partition_for_key};
-pub use payload::{Json, ToPayload};
+pub use payload::ToPayload;
 pub use template::{
     CompressionType, KafkaTemplate, ProducerRecord, ProducerSettings, SendError, SendResult,
 };

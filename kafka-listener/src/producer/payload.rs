@@ -2,13 +2,16 @@
 
 use bytes::Bytes;
 
+use crate::extract::Json;
+
 /// A key or value that can be produced. The encodings match Kafka's Java serializers, so Java
 /// consumers read what we write: strings as UTF-8 (`StringSerializer`), byte arrays as they are
 /// (`ByteArraySerializer`), `i32`/`i64` big-endian (`IntegerSerializer`/`LongSerializer`),
-/// [`Json`](crate::producer::Json) as Jackson would write it, `None` as Kafka's null.
+/// [`Json`](crate::Json) as Jackson would write it, `None` as Kafka's null.
 ///
 /// ```
-/// use kafka_listener::producer::{Json, ToPayload};
+/// use kafka_listener::producer::ToPayload;
+/// use kafka_listener::Json;
 /// assert_eq!("a".to_payload().unwrap().as_deref(), Some(&b"a"[..]));
 /// assert_eq!(7i64.to_payload().unwrap().unwrap().len(), 8);
 /// assert_eq!(None::<String>.to_payload().unwrap(), None);
@@ -20,10 +23,8 @@ pub trait ToPayload {
     fn to_payload(&self) -> Result<Option<Bytes>, serde_json::Error>;
 }
 
-/// A value serialized as JSON, like Spring's `JsonSerializer`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Json<T>(pub T);
-
+/// [`Json`] is the same type handlers take: it deserializes on the way in and serializes on
+/// the way out, like Spring's `JsonDeserializer` / `JsonSerializer`.
 impl<T: serde::Serialize> ToPayload for Json<T> {
     fn to_payload(&self) -> Result<Option<Bytes>, serde_json::Error> {
         serde_json::to_vec(&self.0).map(|v| Some(Bytes::from(v)))

@@ -178,7 +178,8 @@ type PartitionProducer = (Arc<PartitionClient>, Batcher);
 ///
 /// ```no_run
 /// use kafka_listener::client::ConnectionConfig;
-/// use kafka_listener::producer::{Json, KafkaTemplate, ProducerSettings};
+/// use kafka_listener::producer::{KafkaTemplate, ProducerSettings};
+/// use kafka_listener::Json;
 ///
 /// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
 /// let template = KafkaTemplate::connect(
