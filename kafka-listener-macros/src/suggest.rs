@@ -1,23 +1,5 @@
 //! "Did you mean" for misspelled attribute names and ack modes.
 
-/// Levenshtein distance over chars.
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut diagonal = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let above = row[j + 1];
-            row[j + 1] = (diagonal + usize::from(ca != *cb))
-                .min(row[j] + 1)
-                .min(above + 1);
-            diagonal = above;
-        }
-    }
-    row[b.len()]
-}
-
 /// `groupId` → `group_id`, `topic-pattern` → `topic_pattern`: Spring users write camelCase.
 fn to_snake_case(name: &str) -> String {
     let mut snake = String::with_capacity(name.len() + 4);
@@ -43,7 +25,8 @@ pub(crate) fn closest<'a>(name: &str, candidates: &[&'a str]) -> Option<&'a str>
         .iter()
         .map(|candidate| {
             // As written (`MANUAL_IMEDIATE`) and as snake case (`groupId` → `group_id`).
-            let distance = edit_distance(name, candidate).min(edit_distance(&snake, candidate));
+            let distance =
+                strsim::levenshtein(name, candidate).min(strsim::levenshtein(&snake, candidate));
             let prefix = candidate.starts_with(snake.as_str()) || snake.starts_with(candidate);
             // A prefix counts as close; ties go to the smaller real distance.
             let effective = if prefix { distance.min(1) } else { distance };

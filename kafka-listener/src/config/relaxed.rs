@@ -131,21 +131,6 @@ pub(crate) fn env_form(name: &str) -> String {
         .collect()
 }
 
-/// Levenshtein distance, for "did you mean" suggestions.
-pub(crate) fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut previous: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut current = vec![i + 1; b.len() + 1];
-        for (j, cb) in b.iter().enumerate() {
-            let substitution = previous[j] + usize::from(ca != *cb);
-            current[j + 1] = substitution.min(previous[j + 1] + 1).min(current[j] + 1);
-        }
-        previous = current;
-    }
-    previous[b.len()]
-}
-
 /// The closest candidate within a distance that scales with the word's length, if any.
 pub(crate) fn closest<'a>(
     word: &str,
@@ -154,7 +139,7 @@ pub(crate) fn closest<'a>(
     let limit = (word.chars().count() / 3).max(2);
     candidates
         .into_iter()
-        .map(|c| (edit_distance(&uniform(word), &uniform(c)), c))
+        .map(|c| (strsim::levenshtein(&uniform(word), &uniform(c)), c))
         .filter(|(d, _)| *d <= limit)
         .min_by_key(|(d, _)| *d)
         .map(|(_, c)| c)

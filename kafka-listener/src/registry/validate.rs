@@ -255,26 +255,8 @@ fn closest_ack_mode(value: &str) -> Option<&'static str> {
     let normalized = value.trim().to_ascii_uppercase().replace('-', "_");
     ACK_MODES
         .into_iter()
-        .map(|mode| (edit_distance(&normalized, mode), mode))
+        .map(|mode| (strsim::levenshtein(&normalized, mode), mode))
         .filter(|(distance, mode)| *distance <= mode.len() / 3 + 1)
         .min()
         .map(|(_, mode)| mode)
-}
-
-/// Levenshtein distance over chars.
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut diagonal = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let above = row[j + 1];
-            row[j + 1] = (diagonal + usize::from(ca != *cb))
-                .min(row[j] + 1)
-                .min(above + 1);
-            diagonal = above;
-        }
-    }
-    row[b.len()]
 }
