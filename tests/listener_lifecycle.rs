@@ -320,3 +320,63 @@ async fn pause_is_kept_across_a_rebalance_for_partitions_that_stay() {
     a.shutdown().await.unwrap();
     b.shutdown().await.unwrap();
 }
+
+#[tokio::test]
+async fn seek_to_a_timestamp_redelivers_from_the_first_record_at_or_after_it() {
+    let kafka = TestKafka::start().await;
+    let (topic, group) = (
+        unique_name("lifecycle-seek"),
+        unique_name("lifecycle-group"),
+    );
+    kafka.create_topic(&topic, 1).await;
+    let template = KafkaTemplate::connect(kafka.connection().clone(), ProducerSettings::default())
+        .await
+        .unwrap();
+    let base = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
+        - 60_000;
+    for n in 0..5i64 {
+        template
+            .send_record(ProducerRecord {
+                topic: topic.clone(),
+                partition: Some(0),
+                value: Some(format!("r{n}").into()),
+                timestamp: Some(base + n * 1_000),
+                ..ProducerRecord::default()
+            })
+            .await
+            .unwrap();
+    }
+    let seen = Seen::default();
+    let app = start(
+        &kafka,
+        &yaml(&topic, &group, ""),
+        Arc::new(Ledger::new("only", Arc::clone(&seen))),
+    )
+    .await;
+    eventually("all five handled", Duration::from_secs(30), || async {
+        seen.lock().unwrap().len() == 5
+    })
+    .await;
+    // Between the timestamps of offsets 2 and 3: delivery resumes at offset 3.
+    app.seek(
+        "lifecycle",
+        &TopicPartition::new(&topic, 0),
+        kafka_listener::container::SeekTo::Timestamp(base + 2_500),
+    );
+    eventually(
+        "offsets 3 and 4 handled again",
+        Duration::from_secs(30),
+        || async {
+            let seen = seen.lock().unwrap();
+            [(0, 3), (0, 4)]
+                .iter()
+                .all(|k| seen.get(k).map(Vec::len) == Some(2))
+        },
+    )
+    .await;
+    assert_eq!(seen.lock().unwrap().get(&(0, 2)).map(Vec::len), Some(1));
+    app.shutdown().await.unwrap();
+}

@@ -40,6 +40,18 @@ impl RecordSource for PartitionFetcher {
             SeekTo::Offset(offset) => Ok(offset),
             SeekTo::Beginning => self.offset_at(OffsetAt::Earliest).await,
             SeekTo::End => self.offset_at(OffsetAt::Latest).await,
+            SeekTo::Timestamp(millis) => {
+                let at =
+                    rskafka::chrono::TimeZone::timestamp_millis_opt(&rskafka::chrono::Utc, millis)
+                        .single()
+                        .map(OffsetAt::Timestamp)
+                        .unwrap_or(OffsetAt::Latest);
+                match self.offset_at(at).await? {
+                    // No record at or after the time: the log end, as Spring's seekToTimestamp.
+                    offset if offset < 0 => self.offset_at(OffsetAt::Latest).await,
+                    offset => Ok(offset),
+                }
+            }
         }
     }
 }
@@ -64,6 +76,9 @@ pub enum SeekTo {
     Beginning,
     /// The log end: only new records.
     End,
+    /// The first record whose timestamp is at or after this time (ms since the epoch); the log
+    /// end if there is none.
+    Timestamp(i64),
 }
 
 /// `auto.offset.reset`: what to do when the position is out of range.
@@ -370,7 +385,20 @@ where
         let mut attempts = 0u64;
         loop {
             attempts += 1;
-            let outcome = (self.dispatch)(record.clone(), self.ack_sender.clone());
+            // A span per delivery; cheap when the level is off (no field is formatted).
+            let span = tracing::debug_span!(
+                "record",
+                topic = %self.identity.topic,
+                partition = self.identity.partition,
+                offset,
+                group = self.identity.group_id.as_deref(),
+                listener = %self.identity.listener_id,
+                attempt = attempts,
+            );
+            let outcome = tracing::Instrument::instrument(
+                (self.dispatch)(record.clone(), self.ack_sender.clone()),
+                span,
+            );
             self.clock.set(Some(Instant::now()));
             let (result, drain_timed_out) = self.await_handler(outcome).await;
             self.clock.set(None);
@@ -470,7 +498,10 @@ where
 
     /// Awaits the handler while serving acknowledgments and control messages. Returns `None`
     /// as the result if a stop arrived and the handler did not finish within the drain timeout.
-    async fn await_handler(&mut self, handler: Fut) -> (Option<Result<(), F>>, bool) {
+    async fn await_handler(
+        &mut self,
+        handler: tracing::instrument::Instrumented<Fut>,
+    ) -> (Option<Result<(), F>>, bool) {
         tokio::pin!(handler);
         loop {
             tokio::select! {

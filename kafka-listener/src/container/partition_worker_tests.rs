@@ -61,6 +61,13 @@ impl RecordSource for MemoryLog {
             SeekTo::Offset(o) => o,
             SeekTo::Beginning => 0,
             SeekTo::End => self.records.lock().unwrap().len() as i64,
+            SeekTo::Timestamp(millis) => {
+                let records = self.records.lock().unwrap();
+                records
+                    .iter()
+                    .find(|r| r.timestamp >= millis)
+                    .map_or(records.len() as i64, |r| r.offset)
+            }
         })
     }
 }
