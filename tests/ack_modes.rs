@@ -8,8 +8,6 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use kafka_listener::group::{GroupConfig, GroupMember, TopicPartition};
-use kafka_listener::producer::{KafkaTemplate, ProducerSettings};
 use kafka_listener::{kafka_listener, Acknowledgment, App, RecordMeta, RunningApp, State};
 use kafka_listener_suite::{eventually, unique_name, TestKafka};
 use tokio::sync::{mpsc, watch};
@@ -136,18 +134,9 @@ impl Scenario {
     }
 
     async fn committed(&self) -> Option<i64> {
-        let member = GroupMember::new(
-            self.kafka.connection().clone(),
-            GroupConfig::new(&self.group),
-        );
-        let tp = TopicPartition::new(&self.topic, 0);
-        member
-            .committed(std::slice::from_ref(&tp))
+        self.kafka
+            .committed_offset(&self.group, &self.topic, 0)
             .await
-            .unwrap()
-            .remove(&tp)
-            .flatten()
-            .map(|o| o.offset)
     }
 
     async fn committed_becomes(&self, expected: i64) {
@@ -166,9 +155,7 @@ impl Scenario {
 }
 
 async fn produce(kafka: &TestKafka, topic: &str, records: u32) {
-    let template = KafkaTemplate::connect(kafka.connection().clone(), ProducerSettings::default())
-        .await
-        .unwrap();
+    let template = kafka.template().await;
     for n in 0..records {
         template
             .send(topic, "k", format!("r{n}").as_str())

@@ -6,8 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use kafka_listener::error::{DeadLetterPublisher, ErrorHandler, FixedBackOff, Recoverer};
-use kafka_listener::group::{GroupConfig, GroupMember, TopicPartition};
-use kafka_listener::producer::{KafkaTemplate, ProducerRecord, ProducerSettings};
+use kafka_listener::producer::{KafkaTemplate, ProducerRecord};
 use kafka_listener::{kafka_listener, App, Json, RecordMeta, State};
 use kafka_listener_suite::{eventually, unique_name, TestKafka};
 use rskafka::client::partition::UnknownTopicHandling;
@@ -91,27 +90,13 @@ async fn send(template: &KafkaTemplate, topic: &str, partition: i32, value: &str
         .unwrap();
 }
 
-async fn committed(kafka: &TestKafka, group: &str, topic: &str, partition: i32) -> Option<i64> {
-    let member = GroupMember::new(kafka.connection().clone(), GroupConfig::new(group));
-    let tp = TopicPartition::new(topic, partition);
-    member
-        .committed(std::slice::from_ref(&tp))
-        .await
-        .unwrap()
-        .remove(&tp)
-        .flatten()
-        .map(|o| o.offset)
-}
-
 #[tokio::test]
 async fn dlt_poison_pill_is_published_raw_with_springs_headers_and_the_partition_moves_on() {
     let kafka = TestKafka::start().await;
     let (topic, group) = (unique_name("errors-dlt"), unique_name("errors-group"));
     kafka.create_topic(&topic, 2).await;
     kafka.create_topic(&format!("{topic}-dlt"), 2).await;
-    let template = KafkaTemplate::connect(kafka.connection().clone(), ProducerSettings::default())
-        .await
-        .unwrap();
+    let template = kafka.template().await;
     send(&template, &topic, 1, "{\"sku\": \"a\"}").await;
     send(&template, &topic, 1, "{not json").await;
     send(&template, &topic, 1, "{\"sku\": \"b\"}").await;
@@ -129,7 +114,7 @@ async fn dlt_poison_pill_is_published_raw_with_springs_headers_and_the_partition
         .await
         .unwrap();
     eventually("all three committed", Duration::from_secs(30), || async {
-        committed(&kafka, &group, &topic, 1).await == Some(3)
+        kafka.committed_offset(&group, &topic, 1).await == Some(3)
     })
     .await;
     app.shutdown().await.unwrap();
@@ -170,9 +155,7 @@ async fn retry_retryable_error_recovers_on_attempt_3_in_order() {
     let kafka = TestKafka::start().await;
     let (topic, group) = (unique_name("errors-retry"), unique_name("errors-group"));
     kafka.create_topic(&topic, 1).await;
-    let template = KafkaTemplate::connect(kafka.connection().clone(), ProducerSettings::default())
-        .await
-        .unwrap();
+    let template = kafka.template().await;
     send(&template, &topic, 0, "{\"sku\": \"a\"}").await;
     send(&template, &topic, 0, "{\"sku\": \"b\"}").await;
     let deliveries = Arc::new(Deliveries::default());
@@ -190,7 +173,7 @@ async fn retry_retryable_error_recovers_on_attempt_3_in_order() {
         .await
         .unwrap();
     eventually("both committed", Duration::from_secs(30), || async {
-        committed(&kafka, &group, &topic, 0).await == Some(2)
+        kafka.committed_offset(&group, &topic, 0).await == Some(2)
     })
     .await;
     app.shutdown().await.unwrap();
@@ -212,9 +195,7 @@ async fn retry_back_off_holds_only_its_partition_while_another_keeps_flowing() {
     let kafka = TestKafka::start().await;
     let (topic, group) = (unique_name("errors-isolation"), unique_name("errors-group"));
     kafka.create_topic(&topic, 2).await;
-    let template = KafkaTemplate::connect(kafka.connection().clone(), ProducerSettings::default())
-        .await
-        .unwrap();
+    let template = kafka.template().await;
     send(&template, &topic, 0, "{\"sku\": \"slow\"}").await;
     for n in 0..20 {
         send(&template, &topic, 1, &format!("{{\"sku\": \"fast-{n}\"}}")).await;
@@ -235,7 +216,7 @@ async fn retry_back_off_holds_only_its_partition_while_another_keeps_flowing() {
         .await
         .unwrap();
     eventually("partition 0 recovered", Duration::from_secs(30), || async {
-        committed(&kafka, &group, &topic, 0).await == Some(1)
+        kafka.committed_offset(&group, &topic, 0).await == Some(1)
     })
     .await;
     app.shutdown().await.unwrap();

@@ -7,8 +7,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use kafka_listener::container::ContainerEvent;
-use kafka_listener::group::{GroupConfig, GroupMember, TopicPartition};
-use kafka_listener::producer::{KafkaTemplate, ProducerRecord, ProducerSettings};
+use kafka_listener::group::TopicPartition;
+use kafka_listener::producer::ProducerRecord;
 use kafka_listener::{kafka_listener, App, RecordMeta, RunningApp, State};
 use kafka_listener_suite::{eventually, unique_name, TestKafka};
 use tokio::sync::watch;
@@ -85,9 +85,7 @@ async fn start(kafka: &TestKafka, yaml: &str, ledger: Arc<Ledger>) -> RunningApp
 }
 
 async fn produce(kafka: &TestKafka, topic: &str, partitions: i32, per_partition: i64) {
-    let template = KafkaTemplate::connect(kafka.connection().clone(), ProducerSettings::default())
-        .await
-        .unwrap();
+    let template = kafka.template().await;
     for n in 0..per_partition {
         for partition in 0..partitions {
             template
@@ -101,18 +99,6 @@ async fn produce(kafka: &TestKafka, topic: &str, partitions: i32, per_partition:
                 .unwrap();
         }
     }
-}
-
-async fn committed(kafka: &TestKafka, group: &str, topic: &str, partition: i32) -> Option<i64> {
-    let member = GroupMember::new(kafka.connection().clone(), GroupConfig::new(group));
-    let tp = TopicPartition::new(topic, partition);
-    member
-        .committed(std::slice::from_ref(&tp))
-        .await
-        .unwrap()
-        .remove(&tp)
-        .flatten()
-        .map(|o| o.offset)
 }
 
 #[tokio::test]
@@ -176,7 +162,7 @@ async fn shutdown_with_in_flight_work_commits_exactly_what_finished() {
     })
     .await;
     app.shutdown().await.unwrap();
-    assert_eq!(committed(&kafka, &group, &topic, 0).await, Some(3));
+    assert_eq!(kafka.committed_offset(&group, &topic, 0).await, Some(3));
 }
 
 #[tokio::test]
@@ -218,7 +204,7 @@ async fn max_poll_interval_exceeded_raises_an_event_and_commits_nothing_for_the_
     eventually(
         "offset 1 committed after redelivery",
         Duration::from_secs(60),
-        || async { committed(&kafka, &group, &topic, 0).await == Some(2) },
+        || async { kafka.committed_offset(&group, &topic, 0).await == Some(2) },
     )
     .await;
     assert_eq!(
@@ -300,7 +286,7 @@ async fn pause_is_kept_across_a_rebalance_for_partitions_that_stay() {
     eventually(
         "b handles its partition",
         Duration::from_secs(30),
-        || async { committed(&kafka, &group, &topic, b_partition).await == Some(5) },
+        || async { kafka.committed_offset(&group, &topic, b_partition).await == Some(5) },
     )
     .await;
     assert!(
@@ -314,7 +300,12 @@ async fn pause_is_kept_across_a_rebalance_for_partitions_that_stay() {
     eventually(
         "a handles its partition after resume",
         Duration::from_secs(30),
-        || async { committed(&kafka, &group, &topic, a_partition.partition).await == Some(5) },
+        || async {
+            kafka
+                .committed_offset(&group, &topic, a_partition.partition)
+                .await
+                == Some(5)
+        },
     )
     .await;
     a.shutdown().await.unwrap();
@@ -329,9 +320,7 @@ async fn seek_to_a_timestamp_redelivers_from_the_first_record_at_or_after_it() {
         unique_name("lifecycle-group"),
     );
     kafka.create_topic(&topic, 1).await;
-    let template = KafkaTemplate::connect(kafka.connection().clone(), ProducerSettings::default())
-        .await
-        .unwrap();
+    let template = kafka.template().await;
     let base = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()

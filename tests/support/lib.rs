@@ -59,6 +59,31 @@ pub struct TestKafka {
 }
 
 impl TestKafka {
+    /// The group's committed offset of one partition, read with OffsetFetch as an outside
+    /// observer (no membership); `None` when nothing is committed.
+    pub async fn committed_offset(&self, group: &str, topic: &str, partition: i32) -> Option<i64> {
+        use kafka_listener::group::{GroupConfig, GroupMember, TopicPartition};
+        let member = GroupMember::new(self.connection.clone(), GroupConfig::new(group));
+        let tp = TopicPartition::new(topic, partition);
+        member
+            .committed(std::slice::from_ref(&tp))
+            .await
+            .unwrap_or_else(|e| panic!("OffsetFetch for {group}: {e}"))
+            .remove(&tp)
+            .flatten()
+            .map(|o| o.offset)
+    }
+
+    /// A producer template with default settings, connected to this broker.
+    pub async fn template(&self) -> kafka_listener::producer::KafkaTemplate {
+        kafka_listener::producer::KafkaTemplate::connect(
+            self.connection.clone(),
+            kafka_listener::producer::ProducerSettings::default(),
+        )
+        .await
+        .expect("connect the producer template")
+    }
+
     /// Connects to real Kafka if [`BOOTSTRAP_ENV`] is set, else starts an embedded broker.
     pub async fn start() -> Self {
         let (bootstrap, embedded) = match real_kafka_bootstrap() {
