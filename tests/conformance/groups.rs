@@ -331,14 +331,17 @@ async fn conformance_list_and_describe_groups() {
     assert!(filtered.groups.iter().all(|g| g.group_id.as_str() != group));
     let d = describe(&conn, &group).await;
     assert_eq!(d.members[0].client_id.as_str(), "kafka-listener-tests");
-    let unknown = describe(&conn, &unique_name("g-never")).await;
+    // An unknown group is described by its own coordinator (another broker on a cluster).
+    let never = unique_name("g-never");
+    let never_conn = coordinator(&kafka, &never).await;
+    let unknown = describe(&never_conn, &never).await;
     assert_eq!(
         (unknown.error_code, unknown.group_state.as_str()),
         (NONE, "Dead")
     );
-    let v6 = conn
+    let v6 = never_conn
         .send_version(
-            DescribeGroupsRequest::default().with_groups(vec![GroupId(s(&unique_name("g-never")))]),
+            DescribeGroupsRequest::default().with_groups(vec![GroupId(s(&never))]),
             6,
             TIMEOUT,
         )
