@@ -316,7 +316,19 @@ async fn conformance_produce_and_fetch_by_topic_id_at_the_newest_versions() {
             .with_partition_data(vec![PartitionProduceData::default()
                 .with_index(0)
                 .with_records(Some(batch(&[("k", "by-id", 5)])))])]);
-    let r = conn.send(request).await.unwrap();
+    // On a cluster a new partition's leader may still be loading it: Kafka answers with a
+    // retriable error (NOT_LEADER_OR_FOLLOWER) and clients retry, as we do here.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let r = loop {
+        let r = conn.send(request.clone()).await.unwrap();
+        let code = r.responses[0].partition_responses[0].error_code;
+        let retriable =
+            kafka_protocol::ResponseError::try_from_code(code).is_some_and(|e| e.is_retriable());
+        if !retriable || std::time::Instant::now() >= deadline {
+            break r;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
     let p = &r.responses[0].partition_responses[0];
     assert_eq!(
         (r.responses[0].topic_id, p.error_code, p.base_offset),
