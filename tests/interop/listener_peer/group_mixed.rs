@@ -294,25 +294,8 @@ impl Judge<'_> {
 
     /// Every value of batches 1..=`through`, consumed exactly once by the two members together.
     fn exactly_once(&self, through: usize) -> Result<(), String> {
-        let mut counts: BTreeMap<String, usize> = BTreeMap::new();
-        for (_, value) in self.our_consumed().into_iter().chain(self.peer_consumed()) {
-            *counts.entry(value).or_default() += 1;
-        }
-        let expected: BTreeSet<String> = (1..=through)
-            .flat_map(|b| {
-                (0..PARTITIONS).flat_map(move |p| (0..PER_PARTITION).map(move |n| value(b, p, n)))
-            })
-            .collect();
-        if let Some((value, count)) = counts.iter().find(|(_, c)| **c > 1) {
-            return Err(format!("{value} consumed {count} times"));
-        }
-        if let Some(value) = counts.keys().find(|v| !expected.contains(*v)) {
-            return Err(format!("unexpected record {value}"));
-        }
-        if let Some(value) = expected.iter().find(|v| !counts.contains_key(*v)) {
-            return Err(format!("{value} never consumed"));
-        }
-        Ok(())
+        let consumed = self.our_consumed().into_iter().chain(self.peer_consumed());
+        exactly_once(consumed.map(|(_, value)| value), through)
     }
 
     async fn produce(&self, batch: usize) -> Result<(), String> {
@@ -337,6 +320,29 @@ impl Judge<'_> {
     }
 }
 
+/// `consumed` holds every value of batches 1..=`through` exactly once, and nothing else.
+fn exactly_once(consumed: impl IntoIterator<Item = String>, through: usize) -> Result<(), String> {
+    let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+    for value in consumed {
+        *counts.entry(value).or_default() += 1;
+    }
+    let expected: BTreeSet<String> = (1..=through)
+        .flat_map(|b| {
+            (0..PARTITIONS).flat_map(move |p| (0..PER_PARTITION).map(move |n| value(b, p, n)))
+        })
+        .collect();
+    if let Some((value, count)) = counts.iter().find(|(_, c)| **c > 1) {
+        return Err(format!("{value} consumed {count} times"));
+    }
+    if let Some(value) = counts.keys().find(|v| !expected.contains(*v)) {
+        return Err(format!("unexpected record {value}"));
+    }
+    if let Some(value) = expected.iter().find(|v| !counts.contains_key(*v)) {
+        return Err(format!("{value} never consumed"));
+    }
+    Ok(())
+}
+
 fn value(batch: usize, partition: i32, n: usize) -> String {
     format!("b{batch}-p{partition}-{n}")
 }
@@ -355,4 +361,42 @@ fn now() -> rskafka::chrono::DateTime<rskafka::chrono::Utc> {
         .map(|d| d.as_millis() as i64)
         .unwrap_or_default();
     rskafka::chrono::DateTime::from_timestamp_millis(millis).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn batches(through: usize) -> Vec<String> {
+        (1..=through)
+            .flat_map(|b| {
+                (0..PARTITIONS).flat_map(move |p| (0..PER_PARTITION).map(move |n| value(b, p, n)))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn every_value_once_is_exactly_once() {
+        assert_eq!(exactly_once(batches(2), 2), Ok(()));
+    }
+
+    #[test]
+    fn a_duplicate_a_gap_or_a_stranger_is_not() {
+        let mut twice = batches(2);
+        twice.push(value(1, 4, 7));
+        assert_eq!(
+            exactly_once(twice, 2),
+            Err("b1-p4-7 consumed 2 times".to_owned())
+        );
+        let mut gap = batches(2);
+        gap.retain(|v| v != "b2-p5-19");
+        assert_eq!(
+            exactly_once(gap, 2),
+            Err("b2-p5-19 never consumed".to_owned())
+        );
+        assert_eq!(
+            exactly_once(batches(2), 1),
+            Err("unexpected record b2-p0-0".to_owned())
+        );
+    }
 }

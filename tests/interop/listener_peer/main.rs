@@ -372,3 +372,85 @@ async fn main() {
         report("group", &format!("group-mixed-{with}"), outcome);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kafka_listener::Headers;
+
+    fn as_consumed(producer: &str, i: usize) -> ConsumerRecord<Bytes, Bytes> {
+        let (partition, offset, key, value, headers) = expected(producer, i);
+        let mut wire = Headers::new();
+        for (name, value) in headers {
+            wire.push(name, Some(value));
+        }
+        ConsumerRecord {
+            topic: format!("interop-r-{producer}"),
+            partition,
+            offset,
+            key: Some(key.into()),
+            value: Some(value.into()),
+            headers: wire,
+            ..ConsumerRecord::default()
+        }
+    }
+
+    fn data_set(producer: &str) -> Vec<ConsumerRecord<Bytes, Bytes>> {
+        (0..RECORDS).map(|i| as_consumed(producer, i)).collect()
+    }
+
+    #[test]
+    fn record_42_is_the_documented_bytes() {
+        let (partition, offset, key, value, headers) = expected("java", 42);
+        assert_eq!((partition, offset), (0, 14));
+        assert_eq!(key, b"key-0042");
+        let mut want = b"value-42-".to_vec();
+        want.extend(38u8..80); // (42 * 7 + j) mod 256 for j in 0..42
+        assert_eq!(value, want);
+        let names: Vec<&str> = headers.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, ["bin", "producer", "seq"]);
+        assert_eq!(headers[2].1, [0, 0, 0, 42]);
+    }
+
+    #[test]
+    fn the_whole_data_set_in_any_order_verifies() {
+        let mut records = data_set("java");
+        records.reverse();
+        assert_eq!(verify_data_set("java", &records), Ok(()));
+    }
+
+    #[test]
+    fn one_changed_value_byte_fails() {
+        let mut records = data_set("java");
+        let mut value = records[7].value.clone().unwrap().to_vec();
+        *value.last_mut().unwrap() ^= 1;
+        records[7].value = Some(value.into());
+        let error = verify_data_set("java", &records).unwrap_err();
+        assert!(error.contains("record 7: value differs"), "{error}");
+    }
+
+    #[test]
+    fn a_missing_or_duplicated_record_fails() {
+        let mut records = data_set("confluent-kafka");
+        records.remove(500);
+        let error = verify_data_set("confluent-kafka", &records).unwrap_err();
+        assert!(error.contains("1 of 1000 records never handled"), "{error}");
+        records.push(as_consumed("confluent-kafka", 3));
+        let error = verify_data_set("confluent-kafka", &records).unwrap_err();
+        assert!(error.contains("record 3 handled twice"), "{error}");
+    }
+
+    #[test]
+    fn another_producers_headers_or_a_wrong_offset_fail() {
+        let records = data_set("java");
+        let error = verify_data_set("confluent-kafka", &records).unwrap_err();
+        assert!(error.contains("headers"), "{error}");
+        let mut records = data_set("java");
+        records[4].offset += 1;
+        let error = verify_data_set("java", &records).unwrap_err();
+        assert!(
+            error.contains("record 4 at partition 1 offset 2"),
+            "{error}"
+        );
+    }
+}
