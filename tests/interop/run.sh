@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Third-party clients against a broker: kafka-python, confluent-kafka (librdkafka), Apache
-# kafka-clients (Java) and rskafka each run the same scenarios, then read each other's data.
+# kafka-clients (Java) and rskafka each run the same scenarios, then read each other's data;
+# then our own listener reads Java's and librdkafka's data and shares a group with their consumers.
 #
 #   tests/interop/run.sh --broker kafka [--brokers 1|3]   real Kafka: KAFKA_BOOTSTRAP_SERVERS if
 #                                                         set, else a cluster from
@@ -13,7 +14,7 @@
 #
 # Everything the peers need is installed here, outside the repository where possible: a venv in
 # ${KAFKA_LISTENER_CACHE:-~/.cache/kafka-listener}/venv (pip wheels only), the Java peer built by
-# Maven under tests/interop/java/target, the rskafka peer built by cargo.
+# Maven under tests/interop/java/target, the rskafka and listener peers built by cargo.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -61,10 +62,15 @@ done
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/kafka-listener-interop.XXXXXX")
 KAFKA_STATE=""
 EMBEDDED_PID=""
+MEMBER_PID="" # a peer's group member running alongside the group-mixed judge
 KEEP_WORK=0
 
 cleanup() {
     local status=$?
+    if [[ -n "$MEMBER_PID" ]]; then
+        kill "$MEMBER_PID" 2>/dev/null || true
+        wait "$MEMBER_PID" 2>/dev/null || true
+    fi
     if [[ -n "$EMBEDDED_PID" ]]; then
         kill "$EMBEDDED_PID" 2>/dev/null || true
         wait "$EMBEDDED_PID" 2>/dev/null || true
@@ -119,17 +125,20 @@ setup_java_peer() {
 }
 
 RSKAFKA_PEER=""
-setup_rskafka_peer() {
-    log "building the rskafka peer with cargo"
-    (cd "$ROOT" && cargo build --quiet --bin interop-rskafka-peer) >"$WORK/cargo.log" 2>&1 || {
+LISTENER_PEER=""
+setup_rust_peers() {
+    log "building the rskafka and listener peers with cargo"
+    (cd "$ROOT" && cargo build --quiet --bin interop-rskafka-peer --bin interop-listener-peer) >"$WORK/cargo.log" 2>&1 || {
         tail -n 40 "$WORK/cargo.log" >&2
-        die "the rskafka peer did not build"
+        die "the rskafka and listener peers did not build"
     }
     local target_dir
     target_dir=$(cd "$ROOT" && cargo metadata --format-version 1 --no-deps |
         python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
     RSKAFKA_PEER="$target_dir/debug/interop-rskafka-peer"
     [[ -x "$RSKAFKA_PEER" ]] || die "cargo built no $RSKAFKA_PEER"
+    LISTENER_PEER="$target_dir/debug/interop-listener-peer"
+    [[ -x "$LISTENER_PEER" ]] || die "cargo built no $LISTENER_PEER"
 }
 
 # Sets PEER_CMD to the command that runs peer $1.
@@ -141,6 +150,9 @@ peer_command() {
     java) PEER_CMD=(java -Xmx256m -Dorg.slf4j.simpleLogger.defaultLogLevel=warn
         -cp "$INTEROP/java/target/classes:$INTEROP/java/target/lib/*" interop.Peer) ;;
     rskafka) PEER_CMD=("$RSKAFKA_PEER") ;;
+    # Our #[kafka_listener] run by App: `listener` scenarios read others' data, `group` ones
+    # judge a group shared with another client's consumer.
+    listener | group) PEER_CMD=("$LISTENER_PEER") ;;
     *) die "internal: unknown peer $1" ;;
     esac
 }
@@ -293,6 +305,35 @@ run_cross() {
     done
 }
 
+# run_group_mixed PEER: scenario group-mixed-PEER. Our listener (the judge, which reports the
+# line) and PEER's `group-member` mode share one group; they coordinate through files in a sync
+# directory (protocol in tests/interop/listener_peer/group_mixed.rs). The member is bounded by
+# its own timeout and killed if it outlives the judge by more than 30 s.
+GROUP_MIXED_TIMEOUT_S=300
+run_group_mixed() {
+    local peer=$1 scenario="group-mixed-$1"
+    local sync="$WORK/mixed-$peer"
+    local topic="interop-$RUN-mixed-$peer"
+    mkdir -p "$sync"
+    peer_command "$peer"
+    timeout "$GROUP_MIXED_TIMEOUT_S" "${PEER_CMD[@]}" group-member --bootstrap "$BOOTSTRAP" \
+        --topic "$topic" --group "$topic" --sync "$sync" >"$WORK/$peer-group-member.log" 2>&1 </dev/null &
+    MEMBER_PID=$!
+    local saved_timeout=$PEER_TIMEOUT_S
+    PEER_TIMEOUT_S=$GROUP_MIXED_TIMEOUT_S
+    collect_peer group group-mixed "$scenario" -- --with "$peer" --sync "$sync"
+    PEER_TIMEOUT_S=$saved_timeout
+    : >"$sync/leave" # the judge writes it too; make sure the member goes whatever happened
+    local deadline=$((SECONDS + 30))
+    while kill -0 "$MEMBER_PID" 2>/dev/null && ((SECONDS < deadline)); do
+        sleep 0.2
+    done
+    kill "$MEMBER_PID" 2>/dev/null || true
+    wait "$MEMBER_PID" 2>/dev/null || true
+    MEMBER_PID=""
+    emit "${RESULTS[$scenario]}"
+}
+
 main() {
     command -v python3 >/dev/null || die "python3 is needed"
     command -v flock >/dev/null || die "flock (util-linux) is needed"
@@ -300,7 +341,7 @@ main() {
     if [[ $BROKER == embedded ]]; then require_embedded_binary; fi
     setup_python_peers
     setup_java_peer
-    setup_rskafka_peer
+    setup_rust_peers
     if [[ $BROKER == kafka ]]; then start_kafka; else start_embedded; fi
 
     RUN="r$(date +%s)-$$"
@@ -328,6 +369,13 @@ main() {
             [[ $peer == "$consumer" ]] || others+=("$peer")
         done
         run_cross "$consumer" "${others[@]}"
+    done
+
+    log "our #[kafka_listener] reads what java and confluent-kafka produced"
+    run_cross listener java confluent-kafka
+    for peer in java confluent-kafka; do
+        log "our listener and $peer's consumer share one group"
+        run_group_mixed "$peer"
     done
 
     echo "$PASSED passed, $FAILED failed"

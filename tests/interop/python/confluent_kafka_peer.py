@@ -149,5 +149,85 @@ class ConfluentClient:
         self.producer.flush(TIMEOUT_S)
 
 
+def group_member(argv):
+    """`group-member --bootstrap B --topic T --group G --sync DIR`: one confluent-kafka member of
+    the mixed group judged by interop-listener-peer (its group_mixed.rs documents the files)."""
+    import argparse
+    import time
+
+    parser = argparse.ArgumentParser(description="confluent-kafka member of a mixed group")
+    parser.add_argument("--bootstrap", required=True)
+    parser.add_argument("--topic", required=True)
+    parser.add_argument("--group", required=True)
+    parser.add_argument("--sync", required=True)
+    parser.add_argument("--timeout", type=float, default=240.0)
+    args = parser.parse_args(argv)
+    sync = args.sync
+    deadline = time.monotonic() + args.timeout
+
+    def path(name):
+        return os.path.join(sync, name)
+
+    def write_assignment(partitions):
+        with open(path("peer.assignment.tmp"), "w") as f:
+            f.write(" ".join(str(p) for p in sorted(partitions)))
+        os.replace(path("peer.assignment.tmp"), path("peer.assignment"))
+
+    try:
+        while not os.path.exists(path("join")):
+            if time.monotonic() > deadline:
+                raise ScenarioFailed("the judge never wrote `join`")
+            time.sleep(0.05)
+        consumer = Consumer(
+            {
+                "bootstrap.servers": args.bootstrap,
+                "group.id": args.group,
+                "client.id": "interop-confluent-kafka-member",
+                "enable.auto.commit": False,
+                "auto.offset.reset": "earliest",
+                "session.timeout.ms": 10000,
+                "heartbeat.interval.ms": 1000,
+                "partition.assignment.strategy": "range",
+            }
+        )
+        consumer.subscribe([args.topic])
+        owned = None
+        with open(path("peer.consumed"), "a") as consumed:
+            while not os.path.exists(path("leave")):
+                if time.monotonic() > deadline:
+                    raise ScenarioFailed(f"no `leave` within {args.timeout}s")
+                messages = consumer.consume(num_messages=500, timeout=0.2)
+                now_owned = {tp.partition for tp in consumer.assignment()}
+                if now_owned != owned:
+                    owned = now_owned
+                    write_assignment(owned)
+                positions = {}
+                for message in messages:
+                    error = message.error()
+                    if error is not None:
+                        if error.code() == KafkaError._PARTITION_EOF:
+                            continue
+                        raise KafkaException(error)
+                    value = message.value().decode()
+                    consumed.write(f"{message.partition()} {message.offset()} {value}\n")
+                    positions[message.partition()] = message.offset() + 1
+                consumed.flush()
+                if positions:
+                    consumer.commit(
+                        offsets=[TopicPartition(args.topic, p, o) for p, o in positions.items()],
+                        asynchronous=False,
+                    )
+        consumer.close()  # LeaveGroup
+        write_assignment(set())
+        open(path("peer.left"), "w").close()
+    except Exception as e:  # the judge reports it
+        with open(path("peer.error"), "w") as f:
+            f.write(f"confluent-kafka member: {type(e).__name__}: {e}")
+        raise
+
+
 if __name__ == "__main__":
-    interop_common.main(ConfluentClient)
+    if len(sys.argv) > 1 and sys.argv[1] == "group-member":
+        group_member(sys.argv[2:])
+    else:
+        interop_common.main(ConfluentClient)

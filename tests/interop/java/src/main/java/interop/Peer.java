@@ -1,7 +1,10 @@
 package interop;
 
+import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * Entry point of the Java interop peer.
@@ -10,6 +13,8 @@ import java.util.List;
  * Peer own   --bootstrap B --run R                 create-topic, produce-1000, consume-verify,
  *                                                  commit-resume, group-split, keyed-partitioning
  * Peer cross --bootstrap B --run R --from P [...]  consume-from-P for each producer P
+ * Peer group-member --bootstrap B --topic T --group G --sync DIR
+ *                                                  one member of a mixed group (MixedGroupMember)
  * </pre>
  * Prints one `PASS java &lt;scenario&gt;` / `FAIL java &lt;scenario&gt; &lt;reason&gt;` line per scenario.
  */
@@ -21,6 +26,10 @@ public final class Peer {
             usage();
         }
         String mode = args[0];
+        if (mode.equals("group-member")) {
+            groupMember(args);
+            return;
+        }
         String bootstrap = null;
         String run = null;
         List<String> producers = new ArrayList<>();
@@ -58,8 +67,24 @@ public final class Peer {
         System.exit(0);
     }
 
+    private static void groupMember(String[] args) throws Exception {
+        Map<String, String> options = new HashMap<>();
+        for (int a = 1; a + 1 < args.length; a += 2) {
+            options.put(args[a], args[a + 1]);
+        }
+        for (String required : List.of("--bootstrap", "--topic", "--group", "--sync")) {
+            if (!options.containsKey(required)) {
+                usage();
+            }
+        }
+        MixedGroupMember.run(options.get("--bootstrap"), options.get("--topic"), options.get("--group"),
+                Path.of(options.get("--sync")));
+        System.exit(0);
+    }
+
     private static void usage() {
         System.err.println("usage: Peer own|cross --bootstrap HOST:PORT --run ID [--from PRODUCER ...]");
+        System.err.println("       Peer group-member --bootstrap HOST:PORT --topic T --group G --sync DIR");
         System.exit(2);
     }
 }
