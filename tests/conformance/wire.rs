@@ -193,10 +193,21 @@ pub async fn produce(
     partition: i32,
     records: &[(&str, &str, i64)],
 ) -> i64 {
-    let conn = leader(kafka, topic, partition).await;
-    let r = produce_raw(&conn, topic, partition, batch(records)).await;
-    assert_eq!(r.error_code, 0, "produce to {topic}-{partition}");
-    r.base_offset
+    // Right after a topic is created, a cluster's leader may not have loaded the partition yet
+    // and answers with a retriable error; clients retry, and so does this helper.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let conn = leader(kafka, topic, partition).await;
+        let r = produce_raw(&conn, topic, partition, batch(records)).await;
+        let retriable = kafka_protocol::ResponseError::try_from_code(r.error_code)
+            .is_some_and(|e| e.is_retriable());
+        if retriable && std::time::Instant::now() < deadline {
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            continue;
+        }
+        assert_eq!(r.error_code, 0, "produce to {topic}-{partition}");
+        return r.base_offset;
+    }
 }
 
 pub fn fetch_request(

@@ -6,6 +6,8 @@
 use std::future::Future;
 use std::time::{Duration, Instant};
 
+use rskafka::client::partition::{OffsetAt, UnknownTopicHandling};
+
 /// The environment variable that points tests at a real Kafka cluster.
 pub const BOOTSTRAP_ENV: &str = "KAFKA_BOOTSTRAP_SERVERS";
 
@@ -150,6 +152,19 @@ impl TestKafka {
             },
         )
         .await;
+        // Metadata can list the topic before its leaders have loaded the partitions (KRaft
+        // propagates to each broker on its own); a successful ListOffsets from every leader
+        // means the topic is ready for produce and fetch.
+        for partition in 0..partitions {
+            let leader = client
+                .partition_client(name, partition, UnknownTopicHandling::Retry)
+                .await
+                .unwrap_or_else(|e| panic!("topic {name} partition {partition}: {e}"));
+            leader
+                .get_offset(OffsetAt::Latest)
+                .await
+                .unwrap_or_else(|e| panic!("topic {name} partition {partition} not ready: {e}"));
+        }
     }
 }
 
