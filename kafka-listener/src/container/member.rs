@@ -136,10 +136,14 @@ where
                 .filter_map(|tp| workers.remove(tp))
                 .collect()
         };
-        let stops = handles.into_iter().map(WorkerHandle::stop);
-        for stopped in futures_join_all(stops).await.into_iter().flatten() {
-            if stopped.drain_timed_out {
-                tracing::warn!(group = %self.group_id, committed = stopped.committed, "a handler outlived the drain timeout; its record will be delivered again");
+        let mut stops: tokio::task::JoinSet<_> =
+            handles.into_iter().map(WorkerHandle::stop).collect();
+        // Each worker drains and commits on its own, concurrently; wait for every one.
+        while let Some(stopped) = stops.join_next().await {
+            if let Ok(Some(stopped)) = stopped {
+                if stopped.drain_timed_out {
+                    tracing::warn!(group = %self.group_id, committed = stopped.committed, "a handler outlived the drain timeout; its record will be delivered again");
+                }
             }
         }
     }
@@ -167,20 +171,6 @@ where
             }
         }
     }
-}
-
-/// Awaits every future, concurrently.
-async fn futures_join_all<T: Send + 'static>(
-    futures: impl IntoIterator<Item = impl Future<Output = T> + Send + 'static>,
-) -> Vec<T> {
-    let handles: Vec<_> = futures.into_iter().map(tokio::spawn).collect();
-    let mut results = Vec::with_capacity(handles.len());
-    for handle in handles {
-        if let Ok(result) = handle.await {
-            results.push(result);
-        }
-    }
-    results
 }
 
 struct Rebalance<D>(Arc<Partitions<D>>);

@@ -75,10 +75,7 @@ impl OffsetTracker {
             .binary_search_by_key(&offset, |&(o, _)| o)
             .map_err(|_| AckRejected::NotInFlight { offset })?;
         self.in_flight[index].1 = true;
-        while let Some(&(offset, true)) = self.in_flight.front() {
-            self.in_flight.pop_front();
-            self.acked_position = offset + 1;
-        }
+        self.advance_over_acknowledged_prefix();
         Ok(())
     }
 
@@ -91,6 +88,11 @@ impl OffsetTracker {
             self.in_flight.pop_front();
             self.acked_position = front + 1;
         }
+        self.advance_over_acknowledged_prefix();
+    }
+
+    /// Drops acknowledged records from the front; the acknowledged position follows them.
+    fn advance_over_acknowledged_prefix(&mut self) {
         while let Some(&(offset, true)) = self.in_flight.front() {
             self.in_flight.pop_front();
             self.acked_position = offset + 1;

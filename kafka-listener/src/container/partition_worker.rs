@@ -413,7 +413,8 @@ where
             }
             let failure = match result {
                 Some(Ok(())) => {
-                    self.record_done(offset).await;
+                    let acknowledge = !self.settings.commit_policy.is_manual();
+                    self.record_done(offset, acknowledge).await;
                     return self.after_delivery();
                 }
                 Some(Err(failure)) => failure,
@@ -464,12 +465,8 @@ where
                         "failed record recovered"
                     );
                     // Spring commits a recovered record's offset, in every ack mode.
-                    self.acknowledge(offset).await;
-                    if self.schedule.record_handled() {
-                        self.commit().await;
-                    }
-                    self.position = offset + 1;
-                    return Delivery::Done;
+                    self.record_done(offset, true).await;
+                    return self.after_delivery();
                 }
                 Err(error) => {
                     tracing::error!(
@@ -532,9 +529,11 @@ where
         }
     }
 
-    async fn record_done(&mut self, offset: i64) {
-        if !self.settings.commit_policy.is_manual() {
-            self.acknowledge(offset).await;
+    /// The record at `offset` is finished (handled, or recovered): move past it, acknowledging
+    /// it unless the handler acknowledges itself, and commit if the policy says so.
+    async fn record_done(&mut self, offset: i64, acknowledge: bool) {
+        if acknowledge {
+            self.acknowledge(offset);
         }
         self.position = offset + 1;
         if self.schedule.record_handled() {
@@ -545,7 +544,7 @@ where
     async fn on_ack(&mut self, event: AckEvent) {
         match event {
             AckEvent::Ack { offset } => {
-                self.acknowledge(offset).await;
+                self.acknowledge(offset);
                 if self.schedule.acknowledged() {
                     self.commit().await;
                 }
@@ -554,7 +553,7 @@ where
         }
     }
 
-    async fn acknowledge(&mut self, offset: i64) {
+    fn acknowledge(&mut self, offset: i64) {
         if let Err(rejected) = self.tracker.acknowledge(offset) {
             tracing::warn!(
                 topic = %self.identity.topic,
@@ -685,7 +684,7 @@ where
     async fn finish(mut self, drain_timed_out: bool) {
         while let Some(event) = self.acks.try_recv() {
             if let AckEvent::Ack { offset } = event {
-                self.acknowledge(offset).await;
+                self.acknowledge(offset);
             }
         }
         self.commit().await;
