@@ -92,9 +92,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .shared_state(Arc::clone(&progress))
         .topic(NewTopic::new(TOPIC).partitions(1))
         .listeners(["quickstart"]);
-    let connection = app.properties().producer_connection();
-    let connection = kafka_listener::client::ConnectionConfig::new([bootstrap.as_str()])
-        .client_id(connection.client_id_str().to_owned());
+    let connection = app
+        .properties()
+        .producer_connection()
+        .with_bootstrap_servers([bootstrap.as_str()]);
     let running = app.start().await?;
     running
         .wait_for_assignment("quickstart", Duration::from_secs(30))

@@ -8,7 +8,6 @@ use tokio_util::sync::CancellationToken;
 use super::running::{ListenerRuntime, RunningApp};
 use super::topics::{create_topics, missing_topics};
 use super::App;
-use crate::client::ConnectionConfig;
 use crate::config::{AckMode, AutoOffsetReset, KafkaProperties};
 use crate::container::{
     ack_mode_policy, fetch_settings_for, record_dispatch, run_member, worker_settings_for,
@@ -43,8 +42,9 @@ pub(super) async fn start(app: App) -> Result<RunningApp> {
         },
     )?;
     let connection = match &bootstrap {
-        Some(servers) => ConnectionConfig::new([servers.as_str()])
-            .client_id(properties.consumer_connection().client_id_str().to_owned()),
+        Some(servers) => properties
+            .consumer_connection()
+            .with_bootstrap_servers([servers.as_str()]),
         None => properties.consumer_connection(),
     };
     let data_plane = Arc::new(connection.rskafka_client().await?);

@@ -76,6 +76,24 @@ impl ConnectionConfig {
         }
     }
 
+    /// The same settings, pointed at other bootstrap servers (`App::bootstrap` and tests
+    /// override only the servers; client id and timeouts stay as configured).
+    ///
+    /// ```
+    /// use kafka_listener::client::ConnectionConfig;
+    /// let config = ConnectionConfig::new(["a:1"]).client_id("svc").with_bootstrap_servers(["b:2, c:3"]);
+    /// assert_eq!(config.bootstrap_servers(), ["b:2", "c:3"]);
+    /// assert_eq!(config.client_id_str(), "svc");
+    /// ```
+    pub fn with_bootstrap_servers<I, S>(mut self, bootstrap_servers: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.bootstrap_servers = Self::new(bootstrap_servers).bootstrap_servers;
+        self
+    }
+
     /// Sets `client.id`, which brokers log and quota by.
     pub fn client_id(mut self, client_id: impl Into<String>) -> Self {
         self.client_id = client_id.into();
