@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use kafka_listener::error::{DeadLetterPublisher, ErrorHandler, FixedBackOff, Recoverer};
 use kafka_listener::producer::{KafkaTemplate, ProducerRecord};
-use kafka_listener::{kafka_listener, App, Json, RecordMeta, State};
+use kafka_listener::{kafka_listener, App, Json, RecordMeta, RunningApp, State};
 use kafka_listener_suite::{eventually, unique_name, TestKafka};
 use rskafka::client::partition::UnknownTopicHandling;
 
@@ -77,6 +77,25 @@ fn yaml(topic: &str, group: &str) -> String {
     )
 }
 
+/// Runs the `errors-json` listener on `topic` in `group` with `error_handler`.
+async fn start_listener(
+    kafka: &TestKafka,
+    topic: &str,
+    group: &str,
+    deliveries: &Arc<Deliveries>,
+    error_handler: ErrorHandler,
+) -> RunningApp {
+    App::from_yaml_str(&yaml(topic, group))
+        .unwrap()
+        .bootstrap(kafka.bootstrap())
+        .shared_state(Arc::clone(deliveries))
+        .error_handler(error_handler)
+        .listeners(["errors-json"])
+        .start()
+        .await
+        .unwrap()
+}
+
 async fn send(template: &KafkaTemplate, topic: &str, partition: i32, value: &str) {
     template
         .send_record(ProducerRecord {
@@ -101,18 +120,17 @@ async fn dlt_poison_pill_is_published_raw_with_springs_headers_and_the_partition
     send(&template, &topic, 1, "{not json").await;
     send(&template, &topic, 1, "{\"sku\": \"b\"}").await;
     let deliveries = Arc::new(Deliveries::default());
-    let app = App::from_yaml_str(&yaml(&topic, &group))
-        .unwrap()
-        .bootstrap(kafka.bootstrap())
-        .shared_state(Arc::clone(&deliveries))
-        .error_handler(ErrorHandler::new(
+    let app = start_listener(
+        &kafka,
+        &topic,
+        &group,
+        &deliveries,
+        ErrorHandler::new(
             FixedBackOff::new(Duration::ZERO, 9),
             Recoverer::DeadLetter(DeadLetterPublisher::new(template.clone())),
-        ))
-        .listeners(["errors-json"])
-        .start()
-        .await
-        .unwrap();
+        ),
+    )
+    .await;
     eventually("all three committed", Duration::from_secs(30), || async {
         kafka.committed_offset(&group, &topic, 1).await == Some(3)
     })
@@ -160,18 +178,17 @@ async fn retry_retryable_error_recovers_on_attempt_3_in_order() {
     send(&template, &topic, 0, "{\"sku\": \"b\"}").await;
     let deliveries = Arc::new(Deliveries::default());
     deliveries.failures.lock().unwrap().insert((0, 0), 2);
-    let app = App::from_yaml_str(&yaml(&topic, &group))
-        .unwrap()
-        .bootstrap(kafka.bootstrap())
-        .shared_state(Arc::clone(&deliveries))
-        .error_handler(ErrorHandler::new(
+    let app = start_listener(
+        &kafka,
+        &topic,
+        &group,
+        &deliveries,
+        ErrorHandler::new(
             FixedBackOff::new(Duration::from_millis(50), 5),
             Recoverer::LogAndSkip,
-        ))
-        .listeners(["errors-json"])
-        .start()
-        .await
-        .unwrap();
+        ),
+    )
+    .await;
     eventually("both committed", Duration::from_secs(30), || async {
         kafka.committed_offset(&group, &topic, 0).await == Some(2)
     })
@@ -203,18 +220,17 @@ async fn retry_back_off_holds_only_its_partition_while_another_keeps_flowing() {
     let deliveries = Arc::new(Deliveries::default());
     // Partition 0's record fails twice with a 1 s back-off: 2 s of waiting.
     deliveries.failures.lock().unwrap().insert((0, 0), 2);
-    let app = App::from_yaml_str(&yaml(&topic, &group))
-        .unwrap()
-        .bootstrap(kafka.bootstrap())
-        .shared_state(Arc::clone(&deliveries))
-        .error_handler(ErrorHandler::new(
+    let app = start_listener(
+        &kafka,
+        &topic,
+        &group,
+        &deliveries,
+        ErrorHandler::new(
             FixedBackOff::new(Duration::from_secs(1), 3),
             Recoverer::LogAndSkip,
-        ))
-        .listeners(["errors-json"])
-        .start()
-        .await
-        .unwrap();
+        ),
+    )
+    .await;
     eventually("partition 0 recovered", Duration::from_secs(30), || async {
         kafka.committed_offset(&group, &topic, 0).await == Some(1)
     })
