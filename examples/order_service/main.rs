@@ -11,7 +11,8 @@
 //! ```
 //!
 //! Configuration: `application.yml` beside this file (`ORDER_SERVICE_CONFIG` names another
-//! file; `SPRING_PROFILES_ACTIVE=docker` adds `application-docker.yml`, as the container does).
+//! file, as the container image does); every key can be overridden from the environment the
+//! Spring Boot way, which is how deploy/docker-compose.yml configures the container.
 //! Kafka: `KAFKA_BOOTSTRAP_SERVERS`, else `spring.kafka.bootstrap-servers` (or the seed's
 //! `consumer.` / `producer.bootstrap-servers`, or `SPRING_KAFKA_BOOTSTRAP_SERVERS`), else an
 //! in-process embedded broker. Ctrl-C or SIGTERM stops it gracefully.
