@@ -40,6 +40,8 @@ struct Names {
     items: String,
     split_group: String,
     items_group: String,
+    /// Units of one partition in flight at once (`order-service.items.parallelism`).
+    items_parallelism: u32,
 }
 
 impl Names {
@@ -49,6 +51,7 @@ impl Names {
             items: unique_name("order-items"),
             split_group: unique_name("order-service-split"),
             items_group: unique_name("order-service-items"),
+            items_parallelism: 32,
         }
     }
 
@@ -59,6 +62,10 @@ impl Names {
             ("ORDER_SERVICE_TOPICS_ORDER_ITEMS", self.items.clone()),
             ("ORDER_SERVICE_GROUPS_SPLIT", self.split_group.clone()),
             ("ORDER_SERVICE_GROUPS_ITEMS", self.items_group.clone()),
+            (
+                "ORDER_SERVICE_ITEMS_PARALLELISM",
+                self.items_parallelism.to_string(),
+            ),
         ]
     }
 }
@@ -318,7 +325,11 @@ async fn order_service_answers_404_with_a_json_error_for_an_unknown_id() {
 #[tokio::test]
 async fn order_service_restart_mid_way_loses_no_unit() {
     let kafka = TestKafka::start().await;
-    let names = Names::unique();
+    // One unit per partition at a time, so that stopping mid-way leaves units to do.
+    let names = Names {
+        items_parallelism: 1,
+        ..Names::unique()
+    };
     // The database both instances share.
     let store = Arc::new(OrderStore::new());
     let work_time = Duration::from_millis(150);

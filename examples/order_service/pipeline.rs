@@ -142,12 +142,16 @@ async fn split_order(
 }
 
 /// Processes one work unit (simulated I/O), records it done and acknowledges it. Several
-/// consumers (`concurrency`) and one task per assigned partition run units in parallel.
+/// consumers (`concurrency`), and up to `parallelism` units of each partition, run at once.
 #[kafka_listener(
     id = "order-service-items",
     topics = "${order-service.topics.order-items:order-items}",
     group_id = "${order-service.groups.items:order-service-items}",
     concurrency = "${order-service.items.concurrency:3}",
+    // The units of one order share its key (and so a partition): handle up to 32 of a
+    // partition at once, in any order — each unit is independent and completion is idempotent.
+    parallelism = "${order-service.items.parallelism:32}",
+    ordering = "unordered",
     ack_mode = "MANUAL"
 )]
 async fn process_unit(
