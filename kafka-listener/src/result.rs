@@ -46,14 +46,6 @@ pub enum Error {
         /// Why it is invalid.
         reason: String,
     },
-    /// A listener uses a feature this version cannot run yet.
-    #[error("listener {listener}: {feature} is not supported yet")]
-    Unsupported {
-        /// The listener.
-        listener: ListenerLocation,
-        /// What it uses.
-        feature: &'static str,
-    },
     /// `spring.kafka.listener.missing-topics-fatal` is true and topics do not exist.
     #[error("topics {topics:?} do not exist and spring.kafka.listener.missing-topics-fatal is true: create them or declare them with App::topic")]
     MissingTopics {

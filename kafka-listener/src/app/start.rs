@@ -12,13 +12,13 @@ use super::App;
 use crate::client::ConnectionConfig;
 use crate::config::{AckMode, AutoOffsetReset, KafkaProperties};
 use crate::container::{
-    ack_mode_policy, batch_dispatch, fetch_settings_for, record_dispatch, run_member,
-    worker_settings_for, AckEvents, ContainerEvent, DispatchOrdering, ListenerDispatch,
-    MemberEnvironment, MemberSettings, Parallelism,
+    ack_mode_policy, batch_dispatch, fetch_settings_for, record_dispatch, run_assigned, run_member,
+    worker_settings_for, AckEvents, Assignment, ContainerEvent, DispatchOrdering, ListenerDispatch,
+    MemberEnvironment, MemberSettings, Parallelism, Subscription, TopicPattern,
 };
 use crate::error::{DeliveryFailure, ErrorHandler};
 use crate::extract::ListenerInfo;
-use crate::group::{self, GroupConfig, GroupMember};
+use crate::group::{self, GroupConfig, GroupMember, TopicPartition};
 use crate::record::ConsumerRecord;
 use crate::registry::{
     self, canonical_ack_mode, HandlerFuture, ListenerDefaults, ListenerHandler, ListenerSpec,
@@ -80,7 +80,11 @@ pub(super) async fn start(app: App) -> Result<RunningApp> {
     };
     let mut runtimes = Vec::new();
     for (spec, plan) in plans {
-        let listener = ListenerInfo::new(spec.id(), Some(plan.group.group_id.as_str()));
+        let group = match &plan.assigned {
+            Some((_, group)) => group.as_deref(),
+            None => Some(plan.group.group_id.as_str()),
+        };
+        let listener = ListenerInfo::new(spec.id(), group);
         let runtime = match spec.handler {
             ListenerHandler::Record(handler) => {
                 let dispatch = record_dispatch(handler, listener, state.clone());
@@ -145,6 +149,38 @@ impl StartContext {
         F: DeliveryFailure,
     {
         let mut runtime = ListenerRuntime::new(spec.id());
+        let settings = MemberSettings {
+            listener_id: spec.id().into(),
+            worker: plan.worker,
+            fetch: plan.fetch,
+            poll_timeout: self.poll_timeout,
+            error_handler: self.error_handler.clone(),
+            max_poll_interval: plan.group.max_poll_interval,
+        };
+        let environment = || MemberEnvironment {
+            data_plane: Arc::clone(&self.data_plane),
+            shutdown: self.shutdown.clone(),
+            events: self.events.clone(),
+        };
+        if let Some((partitions, group_id)) = &plan.assigned {
+            // Every partition has its own worker task already: one runner serves them all.
+            let assignment = Assignment {
+                partitions: partitions.clone(),
+                group_id: group_id.clone(),
+                reset: plan.group.auto_offset_reset,
+                connection: self.connection.clone(),
+            };
+            let (control_tx, control_rx) = tokio::sync::oneshot::channel();
+            let task = tokio::spawn(run_assigned(
+                assignment,
+                settings,
+                dispatch,
+                environment(),
+                control_tx,
+            ));
+            runtime.add_member(task, control_rx.await.ok());
+            return runtime;
+        }
         for n in 0..plan.concurrency {
             let member_connection = self
                 .connection
@@ -154,21 +190,10 @@ impl StartContext {
             let (control_tx, control_rx) = tokio::sync::oneshot::channel();
             let task = tokio::spawn(run_member(
                 member,
-                plan.topics.clone(),
-                MemberSettings {
-                    listener_id: spec.id().into(),
-                    worker: plan.worker,
-                    fetch: plan.fetch,
-                    poll_timeout: self.poll_timeout,
-                    error_handler: self.error_handler.clone(),
-                    max_poll_interval: plan.group.max_poll_interval,
-                },
+                plan.subscription.clone(),
+                settings.clone(),
                 dispatch.clone(),
-                MemberEnvironment {
-                    data_plane: Arc::clone(&self.data_plane),
-                    shutdown: self.shutdown.clone(),
-                    events: self.events.clone(),
-                },
+                environment(),
                 control_tx,
             ));
             runtime.add_member(task, control_rx.await.ok());
@@ -200,6 +225,9 @@ fn select_listeners(ids: Option<&[String]>) -> Result<Vec<&'static ListenerSpec>
 /// One listener's settings with attribute overrides, placeholders and configuration merged.
 struct ListenerPlan {
     topics: Vec<String>,
+    subscription: Subscription,
+    /// Manual assignment: the partitions, and the group that stores their offsets, if any.
+    assigned: Option<(Vec<TopicPartition>, Option<String>)>,
     group: GroupConfig,
     concurrency: u32,
     client_id_prefix: String,
@@ -220,18 +248,27 @@ impl ListenerPlan {
                 value,
                 reason,
             };
-        if !spec.partitions.is_empty() {
-            return Err(Error::Unsupported {
-                listener: spec.location(),
-                feature: "manual partition assignment (`partitions = [...]`)",
-            });
-        }
-        if spec.topic_pattern.is_some() {
-            return Err(Error::Unsupported {
-                listener: spec.location(),
-                feature: "a topic pattern subscription",
-            });
-        }
+        let pattern = match spec.topic_pattern {
+            Some(written) => {
+                let pattern = properties.resolve_placeholders(written)?;
+                let refresh = match properties.consumer.properties.get("metadata.max.age.ms") {
+                    Some(ms) => Duration::from_millis(ms.trim().parse().map_err(|_| {
+                        invalid(
+                            "metadata.max.age.ms",
+                            ms.clone(),
+                            "expected a whole number of milliseconds".into(),
+                        )
+                    })?),
+                    // Java's default: new matching topics are found within five minutes.
+                    None => Duration::from_secs(300),
+                };
+                let compiled = TopicPattern::new(&pattern, refresh).map_err(|error| {
+                    invalid("topic_pattern", pattern.clone(), error.to_string())
+                })?;
+                Some(compiled)
+            }
+            None => None,
+        };
         let topics = spec
             .topics
             .iter()
@@ -240,8 +277,20 @@ impl ListenerPlan {
         let group_id = spec
             .group_id_or(properties.consumer.group_id.as_deref())
             .map(|g| properties.resolve_placeholders(g))
-            .transpose()?
-            .expect("validated: a group-managed listener has a group id");
+            .transpose()?;
+        let assigned = (!spec.partitions.is_empty()).then(|| {
+            topics
+                .iter()
+                .flat_map(|topic| {
+                    spec.partitions
+                        .iter()
+                        .map(|&partition| TopicPartition::new(topic.as_str(), partition))
+                })
+                .collect::<Vec<_>>()
+        });
+        let manual_group = assigned.as_ref().map(|_| group_id.clone());
+        // Validated: a group-managed listener has a group id; manual assignment may have none.
+        let group_id = group_id.unwrap_or_default();
         let positive = |setting: &'static str, value: Option<SpecValue<u32>>| match value {
             Some(SpecValue::Literal(n)) => Ok(Some(n.max(1))),
             Some(SpecValue::Placeholder(text)) => {
@@ -336,7 +385,12 @@ impl ListenerPlan {
             .or_else(|| properties.consumer.client_id.clone())
             .unwrap_or_else(|| spec.id().to_owned());
         Ok(Self {
+            subscription: match pattern {
+                Some(pattern) => Subscription::Pattern(pattern),
+                None => Subscription::Topics(topics.clone()),
+            },
             topics,
+            assigned: assigned.map(|partitions| (partitions, manual_group.flatten())),
             group,
             concurrency,
             client_id_prefix,

@@ -24,6 +24,7 @@ use super::partition_worker::{
     spawn_worker, ListenerDispatch, PartitionCommitter, PartitionIdentity, SeekTo, WorkerHandle,
     WorkerSettings,
 };
+use super::subscription::Subscription;
 use crate::error::{DeliveryFailure, ErrorHandler};
 use crate::group::{
     BoxFuture, GroupError, GroupMember, OffsetAndMetadata, OffsetCommitter, RebalanceListener,
@@ -74,14 +75,15 @@ impl std::fmt::Debug for MemberSettings {
 
 /// The partitions of one member and how to run them. Shared by the member loop and the
 /// rebalance callbacks.
-struct Partitions<D, F> {
-    group_id: Arc<str>,
-    events: tokio::sync::broadcast::Sender<ContainerEvent>,
-    settings: MemberSettings,
-    data_plane: Arc<rskafka::client::Client>,
-    dispatch: ListenerDispatch<D, F>,
-    workers: Mutex<HashMap<TopicPartition, WorkerHandle>>,
-    paused: Mutex<HashSet<TopicPartition>>,
+pub(super) struct Partitions<D, F> {
+    /// The group, empty for manually assigned partitions without one.
+    pub(super) group_id: Arc<str>,
+    pub(super) events: tokio::sync::broadcast::Sender<ContainerEvent>,
+    pub(super) settings: MemberSettings,
+    pub(super) data_plane: Arc<rskafka::client::Client>,
+    pub(super) dispatch: ListenerDispatch<D, F>,
+    pub(super) workers: Mutex<HashMap<TopicPartition, WorkerHandle>>,
+    pub(super) paused: Mutex<HashSet<TopicPartition>>,
 }
 
 impl<D, Fut, F> Partitions<D, F>
@@ -90,7 +92,12 @@ where
     Fut: Future<Output = Result<(), F>> + Send + 'static,
     F: DeliveryFailure,
 {
-    async fn start(&self, tp: TopicPartition, position: i64, committer: OffsetCommitter) {
+    pub(super) async fn start<C: PartitionCommitter>(
+        &self,
+        tp: TopicPartition,
+        position: i64,
+        committer: C,
+    ) {
         let client = match self
             .data_plane
             .partition_client(tp.topic.as_str(), tp.partition, UnknownTopicHandling::Retry)
@@ -105,7 +112,7 @@ where
         let identity = PartitionIdentity {
             topic: tp.topic.as_str().into(),
             partition: tp.partition,
-            group_id: Some(Arc::clone(&self.group_id)),
+            group_id: (!self.group_id.is_empty()).then(|| Arc::clone(&self.group_id)),
             listener_id: Arc::clone(&self.settings.listener_id),
         };
         let worker = spawn_worker(
@@ -128,7 +135,7 @@ where
     }
 
     /// Stops the workers of `partitions`, each draining and committing, concurrently.
-    async fn stop(&self, partitions: &[TopicPartition]) {
+    pub(super) async fn stop(&self, partitions: &[TopicPartition]) {
         let handles: Vec<_> = {
             let mut workers = self.workers.lock().expect("workers lock");
             partitions
@@ -158,7 +165,7 @@ where
             .max()
     }
 
-    fn emit(&self, event: ContainerEvent) {
+    pub(super) fn emit(&self, event: ContainerEvent) {
         // No subscriber is fine: events are for whoever wants them.
         let _ = self.events.send(event);
     }
@@ -209,7 +216,7 @@ where
 }
 
 /// Steering of a member's partitions, implemented by its partition set.
-trait Steer: Send + Sync {
+pub(super) trait Steer: Send + Sync {
     fn set_paused(&self, tp: &TopicPartition, paused: bool);
     fn seek(&self, tp: &TopicPartition, target: SeekTo);
 }
@@ -242,7 +249,7 @@ impl<D: Send + Sync + 'static, F: 'static> Steer for Partitions<D, F> {
 
 /// A control handle on a running member: pause, resume and seek per partition.
 #[derive(Clone)]
-pub struct MemberControl(Arc<dyn Steer>);
+pub struct MemberControl(pub(super) Arc<dyn Steer>);
 
 impl std::fmt::Debug for MemberControl {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -282,7 +289,7 @@ pub struct MemberEnvironment {
 /// and commits, and the member leaves the group.
 pub async fn run_member<D, Fut, F>(
     member: GroupMember,
-    topics: Vec<String>,
+    subscription: Subscription,
     settings: MemberSettings,
     dispatch: ListenerDispatch<D, F>,
     environment: MemberEnvironment,
@@ -309,12 +316,30 @@ where
     });
     let _ = control.send(MemberControl(partitions.clone()));
     let mut member = member.with_listener(Rebalance(Arc::clone(&partitions)));
-    member.subscribe(topics);
+    let pattern = match subscription {
+        Subscription::Topics(topics) => {
+            member.subscribe(topics);
+            None
+        }
+        Subscription::Pattern(pattern) => Some(pattern),
+    };
+    let mut next_match = tokio::time::Instant::now();
     let poll_wait = settings
         .poll_timeout
         .clamp(Duration::from_millis(10), Duration::from_millis(500));
     let mut stuck_reported = false;
     while !shutdown.is_cancelled() {
+        let match_due = tokio::time::Instant::now() >= next_match;
+        if let Some(pattern) = pattern.as_ref().filter(|_| match_due) {
+            // A new matching topic changes the subscription, and so makes the member rejoin.
+            match pattern.matching_topics(&partitions.data_plane).await {
+                Ok(topics) => member.subscribe(topics),
+                Err(error) => {
+                    tracing::warn!(group = %partitions.group_id, %error, "cannot list topics for the pattern subscription; keeping the current topics")
+                }
+            }
+            next_match = tokio::time::Instant::now() + pattern.refresh();
+        }
         let stuck = partitions
             .longest_handler()
             .filter(|busy| *busy > settings.max_poll_interval);

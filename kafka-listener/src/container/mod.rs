@@ -2,6 +2,7 @@
 //! policies and graceful shutdown.
 
 mod ack_events;
+mod assigned;
 mod commit_policy;
 mod events;
 mod fetch;
@@ -12,11 +13,13 @@ mod lanes;
 mod member;
 mod offset_tracker;
 mod partition_worker;
+mod subscription;
 
 pub use commit_policy::{CommitPolicy, CommitSchedule};
 pub use fetch::{FetchError, FetchSettings, Fetched, PartitionFetcher};
 
 pub use ack_events::{AckEvent, AckEventReceiver, AckEvents};
+pub use assigned::{run_assigned, Assignment};
 pub use events::ContainerEvent;
 pub use from_config::{
     ack_mode_policy, commit_policy_for, fetch_settings_for, worker_settings_for,
@@ -30,3 +33,4 @@ pub use partition_worker::{
     PartitionCommitter, PartitionIdentity, RecordSource, ResetPolicy, SeekTo, WorkerHandle,
     WorkerSettings, WorkerStopped,
 };
+pub use subscription::{Subscription, TopicPattern};

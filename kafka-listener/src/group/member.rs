@@ -177,6 +177,7 @@ impl GroupMember {
             coordinator: self.coordinator.clone(),
             identity: self.identity.clone(),
             signals: self.signals_tx.clone(),
+            standalone: false,
         }
     }
 

@@ -38,4 +38,5 @@ pub use offsets::{OffsetAndMetadata, OffsetCommitter, PendingCommit};
 pub use protocol::{
     Assignment, ProtocolError, Subscription, CONSUMER_PROTOCOL_TYPE, CONSUMER_PROTOCOL_VERSION,
 };
+pub(crate) use reset::starting_offsets;
 pub use topic_partition::TopicPartition;

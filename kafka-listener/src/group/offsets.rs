@@ -22,6 +22,7 @@ use super::coordinator::{Coordinator, Lane};
 use super::error::{coordinator_moved, response_error};
 use super::identity::{SharedIdentity, Signal};
 use super::{GroupError, TopicPartition};
+use crate::client::ConnectionConfig;
 
 /// One OffsetFetch row: partition, committed offset, metadata, error code.
 type FetchedOffset = (TopicPartition, i64, Option<String>, i16);
@@ -62,9 +63,38 @@ pub struct OffsetCommitter {
     pub(crate) coordinator: Coordinator,
     pub(crate) identity: SharedIdentity,
     pub(crate) signals: mpsc::UnboundedSender<Signal>,
+    /// Commits outside any generation (manual assignment): no member to be in.
+    pub(crate) standalone: bool,
 }
 
 impl OffsetCommitter {
+    /// A committer for partitions assigned by hand (`partitions = [...]`, Java's `assign()`):
+    /// it stores offsets for `group` without joining it, with generation -1 and no member id,
+    /// as Kafka accepts while the group has no active members.
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), kafka_listener::group::GroupError> {
+    /// use kafka_listener::client::ConnectionConfig;
+    /// use kafka_listener::group::{OffsetAndMetadata, OffsetCommitter, TopicPartition};
+    /// use std::collections::BTreeMap;
+    ///
+    /// let committer = OffsetCommitter::standalone("audit", ConnectionConfig::new(["127.0.0.1:9092"]));
+    /// let offsets = BTreeMap::from([(TopicPartition::new("orders", 0), OffsetAndMetadata::new(42))]);
+    /// committer.commit(&offsets).await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn standalone(group: impl Into<String>, connection: ConnectionConfig) -> Self {
+        let group = group.into();
+        Self {
+            coordinator: Coordinator::new(group.clone(), connection),
+            group,
+            identity: SharedIdentity::new(None),
+            // Nobody listens: a standalone committer has no member to signal.
+            signals: mpsc::unbounded_channel().0,
+            standalone: true,
+        }
+    }
+
     /// The generation commits are sent with now; `None` when the member is not in one.
     pub fn generation(&self) -> Option<i32> {
         let identity = self.identity.get();
@@ -84,7 +114,7 @@ impl OffsetCommitter {
             return Ok(());
         }
         let identity = self.identity.get();
-        if !identity.in_generation() {
+        if !self.standalone && !identity.in_generation() {
             return Err(GroupError::NotInGeneration {
                 group: self.group.clone(),
                 reason: "the member has not joined".to_owned(),
