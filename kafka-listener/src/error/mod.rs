@@ -4,6 +4,7 @@
 mod backoff;
 mod dead_letter_headers;
 mod dead_letter_publisher;
+mod fatal;
 mod handler;
 
 pub use backoff::{BackOff, BackOffExecution, ExponentialBackOff, FixedBackOff};
@@ -12,4 +13,5 @@ pub use dead_letter_publisher::{
     default_dead_letter_destination, DeadLetterDestination, DeadLetterPublisher,
     DestinationResolver,
 };
+pub use fatal::{is_fatal, Fatal, FatalExt};
 pub use handler::{DeliveryFailure, ErrorHandler, Recoverer, RecoveryFailed};
