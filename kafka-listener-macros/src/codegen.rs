@@ -58,6 +58,10 @@ pub(crate) fn generate(args: &ListenerArgs, handler: &Handler, function: &ItemFn
     let ack_mode = optional(args.ack_mode.as_ref());
     let properties = args.properties.iter().map(|(k, v)| quote!((#k, #v)));
     let takes_acknowledgment = handler.acknowledgment.is_some();
+    let retry_topic = match &args.retry_topic {
+        Some(retry) => retry.to_tokens(&private),
+        None => quote!(::core::option::Option::None),
+    };
     quote! {
         #function
 
@@ -86,6 +90,7 @@ pub(crate) fn generate(args: &ListenerArgs, handler: &Handler, function: &ItemFn
                     ack_mode: #ack_mode,
                     properties: &[#(#properties),*],
                     takes_acknowledgment: #takes_acknowledgment,
+                    retry_topic: #retry_topic,
                     handler: #private::ListenerHandler::#kind(__kafka_listener_adapter),
                 }
             }

@@ -5,18 +5,24 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
+use super::error_handlers::{self, Chosen, ErrorHandlerSources};
+use super::retry_topics;
 use super::running::{ListenerRuntime, RunningApp};
 use super::topics::{create_topics, missing_topics};
 use super::App;
-use crate::config::{AckMode, AutoOffsetReset, KafkaProperties};
+use crate::client::ConnectionConfig;
+use crate::config::{AckMode, AutoOffsetReset, KafkaProperties, RecovererKind};
 use crate::container::{
     ack_mode_policy, fetch_settings_for, record_dispatch, run_member, worker_settings_for,
-    MemberEnvironment, MemberSettings,
+    AckEvents, MemberEnvironment, MemberSettings,
 };
+use crate::error::ErrorHandler;
 use crate::extract::ListenerInfo;
 use crate::group::{self, GroupConfig, GroupMember};
+use crate::record::ConsumerRecord;
 use crate::registry::{
-    self, canonical_ack_mode, ListenerDefaults, ListenerHandler, ListenerSpec, SpecValue,
+    self, canonical_ack_mode, HandlerFuture, ListenerDefaults, ListenerHandler, ListenerSpec,
+    SpecValue,
 };
 use crate::result::{Error, Result};
 
@@ -28,12 +34,26 @@ pub(super) async fn start(app: App) -> Result<RunningApp> {
         bootstrap,
         topics,
         error_handler,
+        listener_error_handlers,
+        retry_topics: app_retry_topics,
         shutdown_timeout,
     } = app;
     for warning in properties.warnings() {
         tracing::warn!(%warning, "configuration");
     }
     let specs = select_listeners(listeners.as_deref())?;
+    // Every registered id, so a section for a listener not started now is no "unknown key".
+    let all_ids: Vec<&str> = registry::all().iter().map(|s| s.id()).collect();
+    let configured = crate::config::bind_error_handlers(&properties, &all_ids)?;
+    for warning in &configured.warnings {
+        tracing::warn!(%warning, "configuration");
+    }
+    let error_handlers = ErrorHandlerSources {
+        app_wide: error_handler.as_ref(),
+        per_listener: &listener_error_handlers,
+        configured: &configured,
+        ids: &all_ids,
+    };
     registry::validate(
         &specs,
         &ListenerDefaults {
@@ -64,7 +84,15 @@ pub(super) async fn start(app: App) -> Result<RunningApp> {
             return Err(Error::MissingTopics { topics: missing });
         }
     }
+    let context = StartContext {
+        connection,
+        data_plane: Arc::clone(&data_plane),
+        shutdown: shutdown.clone(),
+        events: events.clone(),
+        poll_timeout: properties.listener.poll_timeout,
+    };
     let mut runtimes = Vec::new();
+    let mut template = retry_topics::LazyTemplate::default();
     for (spec, plan) in plans {
         let ListenerHandler::Record(handler) = spec.handler else {
             return Err(Error::Unsupported {
@@ -77,42 +105,47 @@ pub(super) async fn start(app: App) -> Result<RunningApp> {
             ListenerInfo::new(spec.id(), Some(plan.group.group_id.as_str())),
             state.clone(),
         );
-        let mut runtime = ListenerRuntime::new(spec.id());
-        for n in 0..plan.concurrency {
-            let member_connection = connection
-                .clone()
-                .client_id(format!("{}-{n}", plan.client_id_prefix));
-            let member = GroupMember::new(member_connection, plan.group.clone());
-            let (control_tx, control_rx) = tokio::sync::oneshot::channel();
-            let task = tokio::spawn(run_member(
-                member,
-                plan.topics.clone(),
-                MemberSettings {
-                    listener_id: spec.id().into(),
-                    worker: plan.worker,
-                    fetch: plan.fetch,
-                    poll_timeout: properties.listener.poll_timeout,
+        let mut error_handler = match error_handlers.choose(spec.id()) {
+            Chosen::Code(handler) => handler.clone(),
+            Chosen::Configured(configured) => {
+                let dead_letters = match configured.recoverer {
+                    RecovererKind::DeadLetter => {
+                        Some(template.get(&properties, bootstrap.as_deref()).await?)
+                    }
+                    RecovererKind::Log => None,
+                };
+                error_handlers::from_properties(configured, dead_letters)
+            }
+            Chosen::Default => ErrorHandler::default(),
+        };
+        if let Some(config) =
+            retry_topics::config_for(spec, app_retry_topics.as_ref(), &properties)?
+        {
+            let template = template.get(&properties, bootstrap.as_deref()).await?;
+            let setup = retry_topics::prepare(&plan.topics, &config, &data_plane, template).await?;
+            error_handler = setup.error_handler;
+            for stage in setup.stages {
+                let stage_id = format!("{}{}", spec.id(), stage.suffix);
+                let stage_plan = plan.for_retry_stage(stage.topics, &stage.suffix);
+                let dispatch = retry_topics::due_time_gate(record_dispatch(
+                    handler,
+                    ListenerInfo::new(stage_id.as_str(), Some(stage_plan.group.group_id.as_str())),
+                    state.clone(),
+                ));
+                let listener = Listener {
+                    id: &stage_id,
+                    plan: &stage_plan,
                     error_handler: error_handler.clone(),
-                    max_poll_interval: plan.group.max_poll_interval,
-                },
-                dispatch.clone(),
-                MemberEnvironment {
-                    data_plane: Arc::clone(&data_plane),
-                    shutdown: shutdown.clone(),
-                    events: events.clone(),
-                },
-                control_tx,
-            ));
-            runtime.add_member(task, control_rx.await.ok());
+                };
+                runtimes.push(spawn_listener(listener, dispatch, &context).await);
+            }
         }
-        tracing::info!(
-            listener = spec.id(),
-            group = %plan.group.group_id,
-            topics = ?plan.topics,
-            concurrency = plan.concurrency,
-            "listener started"
-        );
-        runtimes.push(runtime);
+        let listener = Listener {
+            id: spec.id(),
+            plan: &plan,
+            error_handler,
+        };
+        runtimes.push(spawn_listener(listener, dispatch, &context).await);
     }
     Ok(RunningApp::new(
         shutdown,
@@ -121,6 +154,82 @@ pub(super) async fn start(app: App) -> Result<RunningApp> {
         runtimes,
         shutdown_timeout,
     ))
+}
+
+/// One listener to start: the registered one, or one of its retry-topic listeners.
+struct Listener<'a> {
+    id: &'a str,
+    plan: &'a ListenerPlan,
+    error_handler: ErrorHandler,
+}
+
+/// What every listener's consumers share.
+struct StartContext {
+    connection: ConnectionConfig,
+    data_plane: Arc<rskafka::client::Client>,
+    shutdown: CancellationToken,
+    events: tokio::sync::broadcast::Sender<crate::container::ContainerEvent>,
+    poll_timeout: Duration,
+}
+
+/// Starts `listener`'s consumers (its concurrency), each a group member dispatching to
+/// `dispatch`.
+async fn spawn_listener<D>(
+    listener: Listener<'_>,
+    dispatch: D,
+    context: &StartContext,
+) -> ListenerRuntime
+where
+    D: Fn(ConsumerRecord, AckEvents) -> HandlerFuture + Clone + Send + Sync + 'static,
+{
+    let Listener {
+        id,
+        plan,
+        error_handler,
+    } = listener;
+    let StartContext {
+        connection,
+        data_plane,
+        shutdown,
+        events,
+        poll_timeout,
+    } = context;
+    let mut runtime = ListenerRuntime::new(id);
+    for n in 0..plan.concurrency {
+        let member_connection = connection
+            .clone()
+            .client_id(format!("{}-{n}", plan.client_id_prefix));
+        let member = GroupMember::new(member_connection, plan.group.clone());
+        let (control_tx, control_rx) = tokio::sync::oneshot::channel();
+        let task = tokio::spawn(run_member(
+            member,
+            plan.topics.clone(),
+            MemberSettings {
+                listener_id: id.into(),
+                worker: plan.worker,
+                fetch: plan.fetch,
+                poll_timeout: *poll_timeout,
+                error_handler: error_handler.clone(),
+                max_poll_interval: plan.group.max_poll_interval,
+            },
+            dispatch.clone(),
+            MemberEnvironment {
+                data_plane: Arc::clone(data_plane),
+                shutdown: shutdown.clone(),
+                events: events.clone(),
+            },
+            control_tx,
+        ));
+        runtime.add_member(task, control_rx.await.ok());
+    }
+    tracing::info!(
+        listener = id,
+        group = %plan.group.group_id,
+        topics = ?plan.topics,
+        concurrency = plan.concurrency,
+        "listener started"
+    );
+    runtime
 }
 
 /// The listeners to run: the named ones, or every registered one with `auto_startup`.
@@ -144,6 +253,7 @@ fn select_listeners(ids: Option<&[String]>) -> Result<Vec<&'static ListenerSpec>
 }
 
 /// One listener's settings with attribute overrides, placeholders and configuration merged.
+#[derive(Clone)]
 struct ListenerPlan {
     topics: Vec<String>,
     group: GroupConfig,
@@ -154,6 +264,20 @@ struct ListenerPlan {
 }
 
 impl ListenerPlan {
+    /// The plan of this listener's retry-topic listener with `suffix`: Spring suffixes its group
+    /// and client id like the topic. A new group starts from the earliest offset, so no record
+    /// forwarded before the group's first assignment is skipped.
+    fn for_retry_stage(&self, topics: Vec<String>, suffix: &str) -> Self {
+        let mut plan = self.clone();
+        plan.topics = topics;
+        plan.group.group_id = format!("{}{suffix}", self.group.group_id);
+        plan.group = plan
+            .group
+            .auto_offset_reset(group::AutoOffsetReset::Earliest);
+        plan.client_id_prefix = format!("{}{suffix}", self.client_id_prefix);
+        plan
+    }
+
     fn resolve(
         spec: &'static ListenerSpec,
         properties: &KafkaProperties,

@@ -221,6 +221,21 @@ impl<'a> Binder<'a> {
         warnings
     }
 
+    /// Like [`unknown_keys`](Self::unknown_keys) for files only, and not logged: for roots
+    /// outside `spring.kafka`, which no `SPRING_KAFKA_*` variable can set.
+    pub fn unknown_file_keys(&self, root: &str) -> Vec<ConfigWarning> {
+        let mut seen = BTreeSet::new();
+        self.environment
+            .file_keys_under(root)
+            .into_iter()
+            .filter(|(key, _)| {
+                let uniform = uniform_key(key);
+                !self.is_bound(&uniform) && seen.insert(uniform)
+            })
+            .map(|(key, origin)| self.warning(key, origin))
+            .collect()
+    }
+
     fn is_bound(&self, uniform: &str) -> bool {
         if self.known.contains(uniform)
             || self

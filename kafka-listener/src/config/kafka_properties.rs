@@ -142,6 +142,11 @@ impl KafkaProperties {
         })
     }
 
+    /// The merged sources, for binders of keys outside `spring.kafka`.
+    pub(crate) fn environment(&self) -> &Environment {
+        &self.environment
+    }
+
     /// Keys under `spring.kafka` that nothing reads (already logged with `tracing::warn!`).
     pub fn warnings(&self) -> &[ConfigWarning] {
         &self.warnings

@@ -28,6 +28,7 @@ impl DeliveryFailure for HandlerError {
 
     fn describe(&self) -> FailureDescription {
         let mut description = FailureDescription::of(self);
+        description.retryable = HandlerError::is_retryable(self);
         match self {
             HandlerError::Failed { error_type, source } => {
                 // A fatal marker names the error it wraps, as Spring names the exception.

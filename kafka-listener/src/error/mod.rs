@@ -6,6 +6,7 @@ mod dead_letter_headers;
 mod dead_letter_publisher;
 mod fatal;
 mod handler;
+mod retry_topic;
 
 pub use backoff::{BackOff, BackOffExecution, ExponentialBackOff, FixedBackOff};
 pub use dead_letter_headers::{dead_letter_headers, names as dlt_header_names, FailureDescription};
@@ -15,3 +16,8 @@ pub use dead_letter_publisher::{
 };
 pub use fatal::{is_fatal, Fatal, FatalExt};
 pub use handler::{DeliveryFailure, ErrorHandler, Recoverer, RecoveryFailed};
+pub use retry_topic::{
+    attempts_of, big_integer_bytes, due_time_of, forward_headers, parse_big_integer,
+    retry_header_names, RetryChain, RetryStage, RetryTopicConfig, RetryTopicForwarder,
+    RetryTopicSpec, RetryTopicSpecError, TopicSuffixing,
+};

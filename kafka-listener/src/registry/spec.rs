@@ -50,6 +50,8 @@ pub struct ListenerSpec {
     pub properties: &'static [(&'static str, &'static str)],
     /// Whether the function takes an `Acknowledgment` / `BatchAcknowledgment`.
     pub takes_acknowledgment: bool,
+    /// `retry_topic(...)`: non-blocking retries through retry topics.
+    pub retry_topic: Option<crate::error::RetryTopicSpec>,
     /// The generated adapter.
     pub handler: ListenerHandler,
 }
@@ -86,7 +88,8 @@ impl ListenerSpec {
     ///     # fn_name: "on_order", module_path: "app", file: "src/main.rs", line: 1,
     ///     # topics: &["orders"], topic_pattern: None, partitions: &[], concurrency: None,
     ///     # auto_startup: None, client_id_prefix: None, ack_mode: None, properties: &[],
-    ///     # takes_acknowledgment: false, handler: ListenerHandler::Record(adapter),
+    ///     # takes_acknowledgment: false, retry_topic: None,
+    ///     # handler: ListenerHandler::Record(adapter),
     ///     // …
     /// };
     /// assert_eq!(spec.group_id_or(Some("from-config")), Some("order-listener"));

@@ -28,6 +28,7 @@ const BASE: ListenerSpec = ListenerSpec {
     ack_mode: None,
     properties: &[],
     takes_acknowledgment: false,
+    retry_topic: None,
     handler: ListenerHandler::Record(record_adapter),
 };
 
