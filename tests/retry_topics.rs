@@ -6,11 +6,13 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use kafka_listener::error::{parse_big_integer, retry_header_names as names};
+use kafka_listener::error::{parse_big_integer, retry_header_names as names, Fatal};
 use kafka_listener::producer::{KafkaTemplate, ProducerRecord};
 use kafka_listener::{kafka_listener, App, Headers, Key, RecordMeta, RunningApp, State};
 use kafka_listener_suite::{eventually, unique_name, TestKafka};
 use rskafka::client::partition::UnknownTopicHandling;
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 fn now_ms() -> i64 {
     SystemTime::now()
@@ -31,12 +33,12 @@ struct Delivery {
 }
 
 /// Deliveries per key; keys starting with `fail-N-` fail their first N deliveries, keys starting
-/// with `always` fail every time.
+/// with `always` fail every time, keys starting with `fatal` fail with a [`Fatal`] error.
 #[derive(Default)]
 struct Seen(Mutex<BTreeMap<String, Vec<Delivery>>>);
 
 impl Seen {
-    fn handle(&self, key: &str, meta: &RecordMeta, headers: &Headers) -> Result<(), String> {
+    fn handle(&self, key: &str, meta: &RecordMeta, headers: &Headers) -> Result<(), BoxError> {
         let due = headers
             .last_value(names::BACKOFF_TIMESTAMP)
             .and_then(|v| parse_big_integer(&v));
@@ -56,8 +58,10 @@ impl Seen {
             .and_then(|rest| rest.split('-').next())
             .and_then(|n| n.parse::<usize>().ok())
             .unwrap_or(0);
-        if key.starts_with("always") || attempt <= failures {
-            Err(format!("delivery {attempt} of {key} failed"))
+        if key.starts_with("fatal") {
+            Err(Fatal::new(format!("{key} can never succeed")).into())
+        } else if key.starts_with("always") || attempt <= failures {
+            Err(format!("delivery {attempt} of {key} failed").into())
         } else {
             Ok(())
         }
@@ -78,7 +82,7 @@ async fn boot_configured(
     meta: RecordMeta,
     headers: Headers,
     seen: State<Seen>,
-) -> Result<(), String> {
+) -> Result<(), BoxError> {
     seen.handle(&key, &meta, &headers)
 }
 
@@ -93,7 +97,7 @@ async fn attribute_configured(
     meta: RecordMeta,
     headers: Headers,
     seen: State<Seen>,
-) -> Result<(), String> {
+) -> Result<(), BoxError> {
     seen.handle(&key, &meta, &headers)
 }
 
@@ -334,4 +338,85 @@ async fn retry_topic_partition_waiting_for_its_due_time_holds_no_other_partition
         late.handled_at - due
     );
     assert!(due - sent_at >= 3_900);
+}
+
+#[tokio::test]
+async fn retry_topic_sends_a_fatal_error_straight_to_the_dlt() {
+    let kafka = TestKafka::start().await;
+    let (topic, group) = (unique_name("retry-fatal"), unique_name("retry-group"));
+    kafka.create_topic(&topic, 1).await;
+    let seen = Arc::new(Seen::default());
+    let ids = ["retry-attr".into(), "retry-attr-retry".into()];
+    let app = start(&kafka, "retry-attr", &yaml(&topic, &group, ""), &seen, &ids).await;
+    let template = kafka.template().await;
+    send(&template, &topic, 0, "fatal-c", Headers::new()).await;
+    let dlt = format!("{topic}-dlt");
+    eventually("dead-lettered", Duration::from_secs(30), || async {
+        !records(&kafka, &dlt, 0).await.is_empty()
+    })
+    .await;
+    app.shutdown().await.unwrap();
+    assert_eq!(
+        seen.of("fatal-c").len(),
+        1,
+        "no retry topic for a fatal error"
+    );
+    assert!(records(&kafka, &format!("{topic}-retry"), 0)
+        .await
+        .is_empty());
+    let dead = records(&kafka, &dlt, 0).await;
+    assert_eq!(
+        dead[0].headers[names::ATTEMPTS],
+        2i32.to_be_bytes(),
+        "failed on its first attempt"
+    );
+}
+
+#[tokio::test]
+async fn retry_topic_shutdown_ends_a_due_time_wait_and_leaves_the_record_uncommitted() {
+    let kafka = TestKafka::start().await;
+    let (topic, group) = (unique_name("retry-stop"), unique_name("retry-group"));
+    kafka.create_topic(&topic, 1).await;
+    let seen = Arc::new(Seen::default());
+    let ids = ["retry-attr".into(), "retry-attr-retry".into()];
+    let app = start(&kafka, "retry-attr", &yaml(&topic, &group, ""), &seen, &ids).await;
+    let template = kafka.template().await;
+    let retry = format!("{topic}-retry");
+    let due_in = |ms: i64| {
+        let mut headers = Headers::new();
+        headers.push(
+            names::BACKOFF_TIMESTAMP,
+            Some(kafka_listener::error::big_integer_bytes(now_ms() + ms)),
+        );
+        headers
+    };
+    // A due record first: once it is handled, the worker is on the far-future one behind it.
+    send(&template, &retry, 0, "due-first", due_in(0)).await;
+    send(&template, &retry, 0, "far-future", due_in(120_000)).await;
+    eventually(
+        "the due record handled",
+        Duration::from_secs(30),
+        || async { !seen.of("due-first").is_empty() },
+    )
+    .await;
+    let stopping = std::time::Instant::now();
+    app.shutdown().await.unwrap();
+    let took = stopping.elapsed();
+    eprintln!("shutdown during a 120 s due-time wait took {took:?}");
+    assert!(
+        took < Duration::from_secs(15),
+        "the wait ended at shutdown: {took:?}"
+    );
+    assert!(
+        seen.of("far-future").is_empty(),
+        "not handled before its time"
+    );
+    assert_eq!(
+        kafka
+            .committed_offset(&format!("{group}-retry"), &retry, 0)
+            .await
+            .unwrap_or(0),
+        1,
+        "the due record committed, the waiting one not"
+    );
 }
