@@ -225,6 +225,15 @@ mod tests {
         let chain = RetryChain::new("orders", &config);
         let names: Vec<_> = chain.stages().iter().map(|s| s.topic.as_str()).collect();
         assert_eq!(names, ["orders-retry-0", "orders-retry-1", "orders-dlt"]);
+        // Spring Boot 3's names still bind.
+        let boot3 = KafkaProperties::from_yaml_str(
+            "spring.kafka.retry.topic:\n  enabled: true\n  attempts: 4\n  delay: 2s\n  multiplier: 3\n  max-delay: 10s\n",
+        )
+        .unwrap();
+        assert!(boot3.warnings().is_empty(), "{:?}", boot3.warnings());
+        let config = boot_config(&boot3.retry_topic).unwrap();
+        let s = Duration::from_secs;
+        assert_eq!(config.delays(), [s(2), s(6), s(10)]);
         let disabled = KafkaProperties::from_yaml_str("spring.kafka.consumer.group-id: g").unwrap();
         assert!(boot_config(&disabled.retry_topic).is_none());
     }
