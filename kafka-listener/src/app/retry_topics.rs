@@ -45,7 +45,11 @@ pub(super) fn config_for(
 ) -> Result<Option<RetryTopicConfig>> {
     if let Some(attribute) = &spec.retry_topic {
         return attribute
-            .to_config()
+            .to_config_resolving(|text| {
+                properties
+                    .resolve_placeholders(text)
+                    .map_err(|e| e.to_string())
+            })
             .map(Some)
             .map_err(|e| Error::ListenerSetting {
                 listener: spec.location(),
@@ -236,6 +240,65 @@ mod tests {
         assert_eq!(config.delays(), [s(2), s(6), s(10)]);
         let disabled = KafkaProperties::from_yaml_str("spring.kafka.consumer.group-id: g").unwrap();
         assert!(boot_config(&disabled.retry_topic).is_none());
+    }
+
+    fn adapter(_: crate::extract::RecordContext) -> HandlerFuture {
+        Box::pin(async { Ok(()) })
+    }
+
+    const SPEC: ListenerSpec = ListenerSpec {
+        id: Some("orders"),
+        fn_name: "on_order",
+        module_path: "shop",
+        file: "src/orders.rs",
+        line: 7,
+        topics: &["orders"],
+        topic_pattern: None,
+        partitions: &[],
+        group_id: Some("billing"),
+        concurrency: None,
+        auto_startup: None,
+        client_id_prefix: None,
+        ack_mode: None,
+        properties: &[],
+        takes_acknowledgment: false,
+        retry_topic: Some(crate::error::RetryTopicSpec {
+            attempts: Some(2),
+            delay: Some("${orders.retry-delay:2s}"),
+            multiplier: None,
+            max_delay: None,
+            dlt: None,
+        }),
+        handler: crate::registry::ListenerHandler::Record(adapter),
+    };
+
+    #[test]
+    fn the_attribute_wins_over_app_wide_settings_and_its_placeholders_resolve() {
+        let yaml = "spring.kafka.retry.topic.enabled: true\norders.retry-delay: 750ms\n";
+        let properties = KafkaProperties::from_yaml_str(yaml).unwrap();
+        let config = config_for(&SPEC, None, &properties).unwrap().unwrap();
+        assert_eq!(config.delay, Duration::from_millis(750));
+        assert_eq!(config.attempts, 2);
+        assert_eq!(
+            config.suffixing,
+            TopicSuffixing::Delay,
+            "@RetryableTopic's naming"
+        );
+        let without = ListenerSpec {
+            retry_topic: None,
+            ..SPEC
+        };
+        let app_wide = config_for(&without, None, &properties).unwrap().unwrap();
+        assert_eq!(
+            app_wide.suffixing,
+            TopicSuffixing::Index,
+            "Spring Boot's naming"
+        );
+        let bad = KafkaProperties::from_yaml_str("orders.retry-delay: soon").unwrap();
+        let error = config_for(&SPEC, None, &bad).unwrap_err().to_string();
+        assert!(error.contains("retry_topic(delay)"), "{error}");
+        assert!(error.contains("src/orders.rs:7"), "{error}");
+        assert!(error.contains("soon"), "{error}");
     }
 
     #[tokio::test]

@@ -215,10 +215,35 @@ impl RetryTopicSpec {
     /// assert!(bad.to_config().unwrap_err().to_string().contains("delay"));
     /// ```
     pub fn to_config(&self) -> Result<RetryTopicConfig, RetryTopicSpecError> {
-        let duration = |setting: &'static str, text: &str| {
-            crate::config::parse_duration(text).ok_or_else(|| RetryTopicSpecError {
+        self.to_config_resolving(|text| Ok(text.to_owned()))
+    }
+
+    /// Like [`to_config`](Self::to_config), with the durations' `${…}` placeholders resolved
+    /// by `resolve` first (the app resolves them against the configuration).
+    ///
+    /// ```
+    /// use kafka_listener::error::RetryTopicSpec;
+    /// use std::time::Duration;
+    ///
+    /// let spec = RetryTopicSpec { delay: Some("${orders.retry-delay:250ms}"), ..Default::default() };
+    /// let config = spec
+    ///     .to_config_resolving(|text| Ok(text.replace("${orders.retry-delay:250ms}", "250ms")))
+    ///     .unwrap();
+    /// assert_eq!(config.delay, Duration::from_millis(250));
+    /// ```
+    pub fn to_config_resolving(
+        &self,
+        resolve: impl Fn(&str) -> Result<String, String>,
+    ) -> Result<RetryTopicConfig, RetryTopicSpecError> {
+        let duration = |setting: &'static str, written: &str| {
+            let text = resolve(written).map_err(|reason| RetryTopicSpecError {
                 setting,
-                value: text.to_owned(),
+                value: written.to_owned(),
+                reason,
+            })?;
+            crate::config::parse_duration(&text).ok_or_else(|| RetryTopicSpecError {
+                setting,
+                value: text.clone(),
                 reason: format!("expected {}", crate::config::DURATION_FORMS),
             })
         };
