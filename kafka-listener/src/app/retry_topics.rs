@@ -174,6 +174,10 @@ async fn forwarding_template(
     Ok(KafkaTemplate::connect(connection, settings).await?)
 }
 
+/// Due times further ahead are not waited for (Spring's `MAX_BACKOFF_MS`, one day): a bogus
+/// header must not hold a partition for years.
+const MAX_WAIT_MS: i64 = 24 * 60 * 60 * 1000;
+
 fn now_ms() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -195,7 +199,7 @@ where
     move |record, acks| {
         if let Some(due) = due_time_of(&record) {
             let now = now_ms();
-            if due > now {
+            if due > now && due - now <= MAX_WAIT_MS {
                 let wait = Duration::from_millis((due - now) as u64);
                 tracing::debug!(
                     topic = %record.topic,
@@ -330,8 +334,12 @@ mod tests {
             }
             other => panic!("expected a nack, got {other:?}"),
         }
-        gate(record_due_in(-5), acks).await.unwrap();
+        gate(record_due_in(-5), acks.clone()).await.unwrap();
         assert_eq!(handled.load(std::sync::atomic::Ordering::SeqCst), 1);
+        assert!(events.try_recv().is_none());
+        // More than a day ahead: a bogus header, handled at once as Spring does.
+        gate(record_due_in(2 * MAX_WAIT_MS), acks).await.unwrap();
+        assert_eq!(handled.load(std::sync::atomic::Ordering::SeqCst), 2);
         assert!(events.try_recv().is_none());
     }
 }
