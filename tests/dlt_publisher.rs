@@ -29,6 +29,7 @@ fn failure() -> FailureDescription {
         message: "expected value at line 1 column 2".into(),
         cause_type_name: None,
         causes: vec![],
+        retryable: false,
     }
 }
 

@@ -5,7 +5,9 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use kafka_listener::error::{DeadLetterPublisher, ErrorHandler, FixedBackOff, Recoverer};
+use kafka_listener::error::{
+    DeadLetterPublisher, ErrorHandler, Fatal, FatalExt, FixedBackOff, Recoverer,
+};
 use kafka_listener::producer::{KafkaTemplate, ProducerRecord};
 use kafka_listener::{kafka_listener, App, Json, RecordMeta, RunningApp, State};
 use kafka_listener_suite::{eventually, unique_name, TestKafka};
@@ -69,6 +71,28 @@ async fn json_listener(
 ) -> Result<(), String> {
     let _ = &order.sku;
     deliveries.deliver(&meta)
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("sku {0} is not sold here")]
+struct UnknownSku(String);
+
+/// Fails with a [`Fatal`] error on SKUs starting with `unknown`; counts every delivery.
+#[kafka_listener(
+    id = "errors-fatal",
+    topics = "${test.topic}",
+    group_id = "${test.group}"
+)]
+async fn fatal_listener(
+    order: Json<Order>,
+    meta: RecordMeta,
+    deliveries: State<Deliveries>,
+) -> Result<(), Fatal> {
+    deliveries.deliver(&meta).map_err(Fatal::new)?;
+    if order.sku.starts_with("unknown") {
+        return Err(UnknownSku(order.sku.clone())).fatal();
+    }
+    Ok(())
 }
 
 fn yaml(topic: &str, group: &str) -> String {
@@ -248,5 +272,120 @@ async fn retry_back_off_holds_only_its_partition_while_another_keeps_flowing() {
     assert!(
         fast_done < slow_done,
         "partition 1 flowed while partition 0 backed off"
+    );
+}
+
+#[tokio::test]
+async fn dlt_fatal_error_skips_retries_and_names_the_wrapped_error_type() {
+    let kafka = TestKafka::start().await;
+    let (topic, group) = (unique_name("errors-fatal"), unique_name("errors-group"));
+    kafka.create_topic(&topic, 1).await;
+    kafka.create_topic(&format!("{topic}-dlt"), 1).await;
+    let template = kafka.template().await;
+    send(&template, &topic, 0, "{\"sku\": \"unknown-1\"}").await;
+    send(&template, &topic, 0, "{\"sku\": \"a\"}").await;
+    let deliveries = Arc::new(Deliveries::default());
+    let app = App::from_yaml_str(&yaml(&topic, &group))
+        .unwrap()
+        .bootstrap(kafka.bootstrap())
+        .shared_state(Arc::clone(&deliveries))
+        // Ten deliveries for a retryable error; a fatal one gets exactly one.
+        .error_handler(ErrorHandler::new(
+            FixedBackOff::new(Duration::from_millis(10), 9),
+            Recoverer::DeadLetter(DeadLetterPublisher::new(template.clone())),
+        ))
+        .listeners(["errors-fatal"])
+        .start()
+        .await
+        .unwrap();
+    eventually("both committed", Duration::from_secs(30), || async {
+        kafka.committed_offset(&group, &topic, 0).await == Some(2)
+    })
+    .await;
+    app.shutdown().await.unwrap();
+    assert_eq!(deliveries.attempts(0, 0), 1, "no retry of a fatal error");
+    assert_eq!(deliveries.attempts(0, 1), 1);
+    let client = kafka.connection().rskafka_client().await.unwrap();
+    let dlt = client
+        .partition_client(format!("{topic}-dlt"), 0, UnknownTopicHandling::Error)
+        .await
+        .unwrap();
+    let (records, _) = dlt.fetch_records(0, 1..1_000_000, 1_000).await.unwrap();
+    assert_eq!(records.len(), 1);
+    let headers = &records[0].record.headers;
+    let fqcn = String::from_utf8(headers["kafka_dlt-exception-fqcn"].clone()).unwrap();
+    assert!(fqcn.ends_with("UnknownSku"), "{fqcn}");
+    assert_eq!(
+        headers["kafka_dlt-exception-message"],
+        b"sku unknown-1 is not sold here"
+    );
+}
+
+#[tokio::test]
+async fn dlt_error_handler_configured_in_yaml_for_one_listener_retries_then_dead_letters() {
+    let kafka = TestKafka::start().await;
+    let (topic, group) = (unique_name("errors-yaml"), unique_name("errors-group"));
+    kafka.create_topic(&topic, 1).await;
+    kafka.create_topic(&format!("{topic}-dead"), 1).await;
+    let template = kafka.template().await;
+    send(&template, &topic, 0, "{\"sku\": \"a\"}").await;
+    send(&template, &topic, 0, "{\"sku\": \"b\"}").await;
+    let deliveries = Arc::new(Deliveries::default());
+    // Offset 0 fails 5 times; the listener's YAML allows 2 retries, then the dead-letter topic.
+    deliveries.failures.lock().unwrap().insert((0, 0), 5);
+    let config = format!(
+        "{}kafka-listener:\n  error-handler:\n    back-off:\n      type: fixed\n      max-attempts: 9\n  listeners:\n    errors-json:\n      error-handler:\n        back-off:\n          interval: 20ms\n          max-attempts: 2\n        recoverer: dead-letter\n        dead-letter.topic-suffix: -dead\n",
+        yaml(&topic, &group)
+    );
+    let app = App::from_yaml_str(&config)
+        .unwrap()
+        .bootstrap(kafka.bootstrap())
+        .shared_state(Arc::clone(&deliveries))
+        .listeners(["errors-json"])
+        .start()
+        .await
+        .unwrap();
+    eventually("both committed", Duration::from_secs(30), || async {
+        kafka.committed_offset(&group, &topic, 0).await == Some(2)
+    })
+    .await;
+    app.shutdown().await.unwrap();
+    assert_eq!(
+        deliveries.attempts(0, 0),
+        3,
+        "the listener's own max-attempts"
+    );
+    let client = kafka.connection().rskafka_client().await.unwrap();
+    let dead = client
+        .partition_client(format!("{topic}-dead"), 0, UnknownTopicHandling::Error)
+        .await
+        .unwrap();
+    let (records, _) = dead.fetch_records(0, 1..1_000_000, 1_000).await.unwrap();
+    assert_eq!(records.len(), 1, "the configured dead-letter suffix");
+    assert_eq!(
+        records[0].record.headers["kafka_dlt-original-offset"],
+        0i64.to_be_bytes()
+    );
+}
+
+#[tokio::test]
+async fn a_bad_error_handler_value_fails_start_up_naming_its_yaml_path_and_the_choices() {
+    let config = "spring.kafka.consumer.group-id: g\nkafka-listener:\n  error-handler:\n    back-off:\n      type: linear\n";
+    let error = App::from_yaml_str(config)
+        .unwrap()
+        .bootstrap("127.0.0.1:1")
+        .listeners(["errors-json"])
+        .start()
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains("kafka-listener.error-handler.back-off.type"),
+        "{error}"
+    );
+    assert!(error.contains("linear"), "{error}");
+    assert!(
+        error.contains("fixed") && error.contains("exponential"),
+        "{error}"
     );
 }

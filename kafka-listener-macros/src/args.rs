@@ -2,6 +2,7 @@
 //! whole (conflicts, missing topics, ack modes) in [`check`].
 
 mod check;
+mod retry_topic;
 
 pub(crate) use check::check_acknowledgment;
 
@@ -28,6 +29,7 @@ const ATTRIBUTES: &[&str] = &[
     "properties",
     "parallelism",
     "ordering",
+    "retry_topic",
 ];
 
 /// A setting written as a literal or as a `${…}` placeholder resolved by the runtime.
@@ -63,6 +65,8 @@ pub(crate) struct ListenerArgs {
     pub ordering: Option<LitStr>,
     /// Where `properties(...)` was written.
     pub properties_span: Option<Span>,
+    /// `retry_topic(...)` or a bare `retry_topic` (all defaults).
+    pub retry_topic: Option<retry_topic::RetryTopicArgs>,
     /// Which attribute names were given, to reject duplicates.
     seen: Vec<String>,
 }
@@ -165,6 +169,18 @@ impl ListenerArgs {
                 }
                 _ => return Err(syn::Error::new(arg.name.span(), PROPERTIES_SYNTAX)),
             };
+            return Ok(());
+        }
+        if name == "retry_topic" {
+            self.retry_topic = Some(match arg.value {
+                RawValue::List(tokens) => retry_topic::parse(tokens)?,
+                RawValue::Flag => Default::default(),
+                RawValue::Expr(_) => {
+                    let hint =
+                        "expected `retry_topic` or `retry_topic(attempts = 4, delay = \"1s\", …)`";
+                    return Err(syn::Error::new(arg.name.span(), hint));
+                }
+            });
             return Ok(());
         }
         if name == "batch" {

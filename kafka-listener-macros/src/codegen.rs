@@ -60,6 +60,10 @@ pub(crate) fn generate(args: &ListenerArgs, handler: &Handler, function: &ItemFn
     let takes_acknowledgment = handler.acknowledgment.is_some();
     let parallelism = setting(args.parallelism.as_ref().map(|(s, _)| s), &private);
     let ordering = optional(args.ordering.as_ref());
+    let retry_topic = match &args.retry_topic {
+        Some(retry) => retry.to_tokens(&private),
+        None => quote!(::core::option::Option::None),
+    };
     quote! {
         #function
 
@@ -90,6 +94,7 @@ pub(crate) fn generate(args: &ListenerArgs, handler: &Handler, function: &ItemFn
                     takes_acknowledgment: #takes_acknowledgment,
                     parallelism: #parallelism,
                     ordering: #ordering,
+                    retry_topic: #retry_topic,
                     handler: #private::ListenerHandler::#kind(__kafka_listener_adapter),
                 }
             }

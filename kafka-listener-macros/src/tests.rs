@@ -130,3 +130,62 @@ fn did_you_mean_finds_snake_case_camel_case_and_typos() {
     assert_eq!(closest("MANUAL_IMEDIATE", &modes), Some("MANUAL_IMMEDIATE"));
     assert_eq!(closest("COUNTTIME", &modes), Some("COUNT_TIME"));
 }
+
+#[test]
+fn retry_topic_fills_the_spec_and_leaves_unset_settings_to_the_runtime() {
+    let tokens = crate::expand(
+        quote!(
+            topics = "orders",
+            group_id = "g",
+            retry_topic(attempts = 4, delay = "1s", multiplier = 2.0, dlt = false)
+        ),
+        quote!(
+            async fn on_order(order: String) {}
+        ),
+    )
+    .to_string();
+    assert!(tokens.contains("retry_topic : :: core :: option :: Option :: Some (:: kafka_listener :: __private :: RetryTopicSpec"), "{tokens}");
+    assert!(
+        tokens.contains("attempts : :: core :: option :: Option :: Some (4u32)"),
+        "{tokens}"
+    );
+    assert!(
+        tokens.contains("multiplier : :: core :: option :: Option :: Some (2.0f64)"),
+        "{tokens}"
+    );
+    assert!(
+        tokens.contains("max_delay : :: core :: option :: Option :: None"),
+        "{tokens}"
+    );
+    let bare = crate::expand(
+        quote!(topics = "orders", group_id = "g", retry_topic),
+        quote!(
+            async fn on_order(order: String) {}
+        ),
+    )
+    .to_string();
+    assert!(
+        bare.contains("RetryTopicSpec { attempts : :: core :: option :: Option :: None"),
+        "{bare}"
+    );
+}
+
+#[test]
+fn retry_topic_settings_are_checked_with_a_suggestion() {
+    for (attr, expected) in [
+        (quote!(retry_topic(attemps = 3)), "did you mean `attempts`"),
+        (quote!(retry_topic(attempts = 0)), "at least 1"),
+        (quote!(retry_topic(delay = 5)), "expects a duration string"),
+        (quote!(retry_topic(dlt = "yes")), "`true` or `false`"),
+    ] {
+        let tokens = crate::expand(
+            quote!(topics = "orders", group_id = "g", #attr),
+            quote!(
+                async fn on_order(order: String) {}
+            ),
+        )
+        .to_string();
+        assert!(tokens.contains("compile_error"), "{tokens}");
+        assert!(tokens.contains(expected), "{expected}: {tokens}");
+    }
+}

@@ -50,6 +50,7 @@ pub use result::{Error, Result};
 /// Items the `#[kafka_listener]` macro expands to. Not a public API: it may change in any release.
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::error::RetryTopicSpec;
     pub use crate::extract::{BatchContext, RecordContext};
     pub use crate::registry::{
         HandlerError, HandlerFuture, IntoHandlerResult, ListenerHandler, ListenerSpec, SpecValue,

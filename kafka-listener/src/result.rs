@@ -66,6 +66,9 @@ pub enum Error {
     /// The consumer-group client failed.
     #[error(transparent)]
     Group(#[from] crate::group::GroupError),
+    /// The producer that forwards failed records to retry topics could not connect.
+    #[error("cannot connect the retry-topic producer: {0}")]
+    Producer(#[from] crate::producer::SendError),
     /// The cluster could not be asked for its topics.
     #[error("cannot list topics: {0}")]
     Metadata(String),

@@ -378,6 +378,14 @@ main() {
         run_group_mixed "$peer"
     done
 
+    log "our dead-letter topic read by Java, headers decoded as Spring encodes them"
+    run_peer listener dlt-publish dlt-publish --
+    if [[ ${RESULTS[dlt-publish]} == "PASS listener dlt-publish" ]]; then
+        run_peer java dlt-read dlt-read --
+    else
+        emit "FAIL java dlt-read skipped: dlt-publish did not pass"
+    fi
+
     echo "$PASSED passed, $FAILED failed"
     ((FAILED == 0))
 }

@@ -1,10 +1,13 @@
 //! The application: configuration + state + the selected `#[kafka_listener]`s → running
 //! consumers, and their orderly shutdown.
 
+mod error_handlers;
+mod retry_topics;
 mod running;
 mod start;
 mod topics;
 
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,7 +16,7 @@ pub use running::RunningApp;
 pub use topics::NewTopic;
 
 use crate::config::KafkaProperties;
-use crate::error::ErrorHandler;
+use crate::error::{ErrorHandler, RetryTopicConfig};
 use crate::extract::AppState;
 use crate::result::Result;
 
@@ -41,7 +44,9 @@ pub struct App {
     listeners: Option<Vec<String>>,
     bootstrap: Option<String>,
     topics: Vec<NewTopic>,
-    error_handler: ErrorHandler,
+    error_handler: Option<ErrorHandler>,
+    listener_error_handlers: HashMap<String, ErrorHandler>,
+    retry_topics: Option<RetryTopicConfig>,
     shutdown_timeout: Duration,
 }
 
@@ -54,7 +59,9 @@ impl App {
             listeners: None,
             bootstrap: None,
             topics: Vec::new(),
-            error_handler: ErrorHandler::default(),
+            error_handler: None,
+            listener_error_handlers: HashMap::new(),
+            retry_topics: None,
             shutdown_timeout: Duration::from_secs(10),
         }
     }
@@ -117,9 +124,43 @@ impl App {
         self
     }
 
-    /// The error handler of every listener (default: Spring's — 10 deliveries, then log).
+    /// The error handler of every listener without its own (default: Spring's — 10 deliveries,
+    /// then log). Overrides `kafka-listener.error-handler.*`; a listener's own
+    /// `kafka-listener.listeners.<id>.error-handler.*` keys still win for that listener.
     pub fn error_handler(mut self, handler: ErrorHandler) -> Self {
-        self.error_handler = handler;
+        self.error_handler = Some(handler);
+        self
+    }
+
+    /// The error handler of listener `id` alone; overrides every other setting for it.
+    ///
+    /// ```
+    /// use kafka_listener::error::{ErrorHandler, FixedBackOff, Recoverer};
+    /// use std::time::Duration;
+    /// let app = kafka_listener::App::from_yaml_str("spring.kafka.consumer.group-id: g")
+    ///     .unwrap()
+    ///     .listener_error_handler(
+    ///         "order-listener",
+    ///         ErrorHandler::new(FixedBackOff::new(Duration::from_secs(1), 2), Recoverer::LogAndSkip),
+    ///     );
+    /// ```
+    pub fn listener_error_handler(mut self, id: impl Into<String>, handler: ErrorHandler) -> Self {
+        self.listener_error_handlers.insert(id.into(), handler);
+        self
+    }
+
+    /// Non-blocking retries through retry topics for every listener without its own
+    /// `retry_topic(...)` attribute (overrides `spring.kafka.retry.topic.*`).
+    ///
+    /// ```
+    /// use kafka_listener::error::RetryTopicConfig;
+    /// use std::time::Duration;
+    /// let app = kafka_listener::App::from_yaml_str("spring.kafka.consumer.group-id: g")
+    ///     .unwrap()
+    ///     .retry_topics(RetryTopicConfig::default().attempts(4).fixed(Duration::from_secs(2)));
+    /// ```
+    pub fn retry_topics(mut self, config: RetryTopicConfig) -> Self {
+        self.retry_topics = Some(config);
         self
     }
 

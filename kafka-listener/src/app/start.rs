@@ -6,11 +6,13 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
+use super::error_handlers::{self, Chosen, ErrorHandlerSources};
+use super::retry_topics;
 use super::running::{ListenerRuntime, RunningApp};
 use super::topics::{create_topics, missing_topics};
 use super::App;
 use crate::client::ConnectionConfig;
-use crate::config::{AckMode, AutoOffsetReset, KafkaProperties};
+use crate::config::{AckMode, AutoOffsetReset, KafkaProperties, RecovererKind};
 use crate::container::{
     ack_mode_policy, batch_dispatch, fetch_settings_for, record_dispatch, run_assigned, run_member,
     worker_settings_for, AckEvents, Assignment, ContainerEvent, DispatchOrdering, ListenerDispatch,
@@ -34,12 +36,26 @@ pub(super) async fn start(app: App) -> Result<RunningApp> {
         bootstrap,
         topics,
         error_handler,
+        listener_error_handlers,
+        retry_topics: app_retry_topics,
         shutdown_timeout,
     } = app;
     for warning in properties.warnings() {
         tracing::warn!(%warning, "configuration");
     }
     let specs = select_listeners(listeners.as_deref())?;
+    // Every registered id, so a section for a listener not started now is no "unknown key".
+    let all_ids: Vec<&str> = registry::all().iter().map(|s| s.id()).collect();
+    let configured = crate::config::bind_error_handlers(&properties, &all_ids)?;
+    for warning in &configured.warnings {
+        tracing::warn!(%warning, "configuration");
+    }
+    let error_handlers = ErrorHandlerSources {
+        app_wide: error_handler.as_ref(),
+        per_listener: &listener_error_handlers,
+        configured: &configured,
+        ids: &all_ids,
+    };
     registry::validate(
         &specs,
         &ListenerDefaults {
@@ -73,45 +89,89 @@ pub(super) async fn start(app: App) -> Result<RunningApp> {
     let context = StartContext {
         connection,
         poll_timeout: properties.listener.poll_timeout,
-        error_handler,
-        data_plane,
+        data_plane: Arc::clone(&data_plane),
         shutdown: shutdown.clone(),
         events: events.clone(),
     };
     let mut runtimes = Vec::new();
+    let mut template = retry_topics::LazyTemplate::default();
     for (spec, plan) in plans {
+        let mut error_handler = match error_handlers.choose(spec.id()) {
+            Chosen::Code(handler) => handler.clone(),
+            Chosen::Configured(configured) => {
+                let dead_letters = match configured.recoverer {
+                    RecovererKind::DeadLetter => {
+                        Some(template.get(&properties, bootstrap.as_deref()).await?)
+                    }
+                    RecovererKind::Log => None,
+                };
+                error_handlers::from_properties(configured, dead_letters)
+            }
+            Chosen::Default => ErrorHandler::default(),
+        };
+        let retry_config = retry_topics::config_for(spec, app_retry_topics.as_ref(), &properties)?;
         let group = match &plan.assigned {
             Some((_, group)) => group.as_deref(),
             None => Some(plan.group.group_id.as_str()),
         };
-        let listener = ListenerInfo::new(spec.id(), group);
-        let runtime = match spec.handler {
-            ListenerHandler::Record(handler) => {
-                let dispatch = record_dispatch(handler, listener, state.clone());
-                context
-                    .start_members(spec, &plan, ListenerDispatch::Records(dispatch))
-                    .await
-            }
+        let listener_info = ListenerInfo::new(spec.id(), group);
+        let handler = match spec.handler {
+            ListenerHandler::Record(handler) => handler,
             ListenerHandler::Batch(handler) => {
-                let dispatch = batch_dispatch(handler, listener, state.clone());
-                context
-                    .start_members(
-                        spec,
-                        &plan,
-                        ListenerDispatch::<RecordFn, _>::Batches(dispatch),
-                    )
-                    .await
+                if retry_config.is_some() {
+                    return Err(Error::ListenerSetting {
+                        listener: spec.location(),
+                        setting: "retry_topic",
+                        value: String::new(),
+                        reason:
+                            "retry topics forward single records: use a record listener \
+                                 (Spring's @RetryableTopic does not support batch listeners either)"
+                                .into(),
+                    });
+                }
+                let dispatch = batch_dispatch(handler, listener_info, state.clone());
+                let listener = Listener {
+                    id: spec.id(),
+                    plan: &plan,
+                    error_handler,
+                };
+                let dispatch = ListenerDispatch::<RecordFn, _>::Batches(dispatch);
+                runtimes.push(context.start_members(listener, dispatch).await);
+                continue;
             }
         };
-        tracing::info!(
-            listener = spec.id(),
-            group = %plan.group.group_id,
-            topics = ?plan.topics,
-            concurrency = plan.concurrency,
-            batch = spec.is_batch(),
-            "listener started"
+        if let Some(config) = retry_config {
+            let template = template.get(&properties, bootstrap.as_deref()).await?;
+            let setup = retry_topics::prepare(&plan.topics, &config, &data_plane, template).await?;
+            error_handler = setup.error_handler;
+            for stage in setup.stages {
+                let stage_id = format!("{}{}", spec.id(), stage.suffix);
+                let stage_plan = plan.for_retry_stage(stage.topics, &stage.suffix);
+                let dispatch = retry_topics::due_time_gate(record_dispatch(
+                    handler,
+                    ListenerInfo::new(stage_id.as_str(), Some(stage_plan.group.group_id.as_str())),
+                    state.clone(),
+                ));
+                let listener = Listener {
+                    id: &stage_id,
+                    plan: &stage_plan,
+                    error_handler: error_handler.clone(),
+                };
+                let dispatch = ListenerDispatch::Records(dispatch);
+                runtimes.push(context.start_members(listener, dispatch).await);
+            }
+        }
+        let dispatch = record_dispatch(handler, listener_info, state.clone());
+        let listener = Listener {
+            id: spec.id(),
+            plan: &plan,
+            error_handler,
+        };
+        runtimes.push(
+            context
+                .start_members(listener, ListenerDispatch::Records(dispatch))
+                .await,
         );
-        runtimes.push(runtime);
     }
     Ok(RunningApp::new(
         shutdown,
@@ -125,22 +185,28 @@ pub(super) async fn start(app: App) -> Result<RunningApp> {
 /// The record dispatch type a batch listener's [`ListenerDispatch`] names but never holds.
 type RecordFn = fn(ConsumerRecord, AckEvents) -> HandlerFuture;
 
+/// One listener to start: the registered one, or one of its retry-topic listeners.
+struct Listener<'a> {
+    id: &'a str,
+    plan: &'a ListenerPlan,
+    error_handler: ErrorHandler,
+}
+
 /// What every listener's members are started with.
 struct StartContext {
     connection: ConnectionConfig,
     poll_timeout: Duration,
-    error_handler: ErrorHandler,
     data_plane: Arc<rskafka::client::Client>,
     shutdown: CancellationToken,
     events: tokio::sync::broadcast::Sender<ContainerEvent>,
 }
 
 impl StartContext {
-    /// Starts `plan.concurrency` group members of one listener.
+    /// Starts `listener`'s consumers: its concurrency of group members, or one runner for its
+    /// manually assigned partitions.
     async fn start_members<D, Fut, F>(
         &self,
-        spec: &ListenerSpec,
-        plan: &ListenerPlan,
+        listener: Listener<'_>,
         dispatch: ListenerDispatch<D, F>,
     ) -> ListenerRuntime
     where
@@ -148,15 +214,28 @@ impl StartContext {
         Fut: Future<Output = Result<(), F>> + Send + 'static,
         F: DeliveryFailure,
     {
-        let mut runtime = ListenerRuntime::new(spec.id());
+        let Listener {
+            id,
+            plan,
+            error_handler,
+        } = listener;
+        let mut runtime = ListenerRuntime::new(id);
         let settings = MemberSettings {
-            listener_id: spec.id().into(),
+            listener_id: id.into(),
             worker: plan.worker,
             fetch: plan.fetch,
             poll_timeout: self.poll_timeout,
-            error_handler: self.error_handler.clone(),
+            error_handler,
             max_poll_interval: plan.group.max_poll_interval,
         };
+        tracing::info!(
+            listener = id,
+            group = %plan.group.group_id,
+            topics = ?plan.topics,
+            concurrency = plan.concurrency,
+            partitions = ?plan.assigned.as_ref().map(|(partitions, _)| partitions),
+            "listener starting"
+        );
         let environment = || MemberEnvironment {
             data_plane: Arc::clone(&self.data_plane),
             shutdown: self.shutdown.clone(),
@@ -223,6 +302,7 @@ fn select_listeners(ids: Option<&[String]>) -> Result<Vec<&'static ListenerSpec>
 }
 
 /// One listener's settings with attribute overrides, placeholders and configuration merged.
+#[derive(Clone)]
 struct ListenerPlan {
     topics: Vec<String>,
     subscription: Subscription,
@@ -236,6 +316,22 @@ struct ListenerPlan {
 }
 
 impl ListenerPlan {
+    /// The plan of one of this listener's retry-topic listeners: its topics, the group and
+    /// client id with the topic's suffix (as Spring names them), and a new group starting from
+    /// the earliest offset so no record forwarded before its first assignment is skipped.
+    fn for_retry_stage(&self, topics: Vec<String>, suffix: &str) -> Self {
+        let mut plan = self.clone();
+        plan.subscription = Subscription::Topics(topics.clone());
+        plan.topics = topics;
+        plan.assigned = None;
+        plan.group.group_id = format!("{}{suffix}", self.group.group_id);
+        plan.group = plan
+            .group
+            .auto_offset_reset(group::AutoOffsetReset::Earliest);
+        plan.client_id_prefix = format!("{}{suffix}", self.client_id_prefix);
+        plan
+    }
+
     fn resolve(
         spec: &'static ListenerSpec,
         properties: &KafkaProperties,

@@ -391,6 +391,15 @@ pub(crate) fn listener(
 }
 
 pub(crate) fn retry_topic(binder: &mut Binder<'_>) -> Result<RetryTopicProperties, ConfigError> {
+    // Spring Boot 3 put the back-off keys right under `retry.topic`; Boot 4 moved them under
+    // `backoff`. The old names still bind (the new ones win), so a Boot 3 file keeps working.
+    let multiplier_forms = "a number of at least 1.0";
+    let multiplier = |s: &str| s.parse::<f64>().ok().filter(|f| f.is_finite() && *f >= 1.0);
+    let boot3_delay = binder.duration(&key("retry.topic.delay"))?;
+    let boot3_multiplier = binder
+        .parsed(&key("retry.topic.multiplier"), multiplier_forms, multiplier)?
+        .map(|l| l.value);
+    let boot3_max_delay = binder.duration(&key("retry.topic.max-delay"))?;
     Ok(RetryTopicProperties {
         enabled: binder
             .bool(&key("retry.topic.enabled"))?
@@ -404,16 +413,20 @@ pub(crate) fn retry_topic(binder: &mut Binder<'_>) -> Result<RetryTopicPropertie
             .map_or(3, |l| l.value),
         delay: binder
             .duration(&key("retry.topic.backoff.delay"))?
+            .or(boot3_delay)
             .unwrap_or(Duration::from_secs(1)),
         multiplier: binder
             .parsed(
                 &key("retry.topic.backoff.multiplier"),
-                "a number of at least 1.0",
-                |s| s.parse::<f64>().ok().filter(|f| f.is_finite() && *f >= 1.0),
+                multiplier_forms,
+                multiplier,
             )?
-            .map_or(1.0, |l| l.value),
+            .map(|l| l.value)
+            .or(boot3_multiplier)
+            .unwrap_or(1.0),
         max_delay: binder
             .duration(&key("retry.topic.backoff.max-delay"))?
+            .or(boot3_max_delay)
             .unwrap_or(Duration::from_secs(30)),
         jitter: binder
             .duration(&key("retry.topic.backoff.jitter"))?

@@ -184,21 +184,6 @@ impl<'a> Binder<'a> {
             .push(format!("{}.", uniform_key(prefix)));
     }
 
-    /// Every key under `root` written in a file that nobody bound (the `SPRING_KAFKA_*`
-    /// variables are checked by [`unknown_keys`](Self::unknown_keys)).
-    pub fn unknown_file_keys(&self, root: &str) -> Vec<ConfigWarning> {
-        let mut warnings = Vec::new();
-        let mut seen = BTreeSet::new();
-        for (key, origin) in self.environment.file_keys_under(root) {
-            let uniform = uniform_key(&key);
-            if self.is_bound(&uniform) || !seen.insert(uniform.clone()) {
-                continue;
-            }
-            warnings.push(self.warning(key, origin));
-        }
-        warnings
-    }
-
     /// Every key under `root` written in a file, or set through a `SPRING_KAFKA_*` variable,
     /// that nobody bound: a typo or a key we do not support. Each is logged with a suggestion.
     pub fn unknown_keys(&self, root: &str) -> Vec<ConfigWarning> {
@@ -226,6 +211,21 @@ impl<'a> Binder<'a> {
             tracing::warn!(key = %warning.key, origin = %warning.origin, suggestion = ?warning.suggestion, "{warning}");
         }
         warnings
+    }
+
+    /// Like [`unknown_keys`](Self::unknown_keys) for files only, and not logged: for roots
+    /// outside `spring.kafka`, which no `SPRING_KAFKA_*` variable can set.
+    pub fn unknown_file_keys(&self, root: &str) -> Vec<ConfigWarning> {
+        let mut seen = BTreeSet::new();
+        self.environment
+            .file_keys_under(root)
+            .into_iter()
+            .filter(|(key, _)| {
+                let uniform = uniform_key(key);
+                !self.is_bound(&uniform) && seen.insert(uniform)
+            })
+            .map(|(key, origin)| self.warning(key, origin))
+            .collect()
     }
 
     fn is_bound(&self, uniform: &str) -> bool {

@@ -126,7 +126,8 @@ impl KafkaProperties {
         let template = bind::template(&mut binder)?;
         let parallelism = bind::parallelism(&mut binder)?;
         let mut warnings = binder.unknown_keys("spring.kafka");
-        warnings.extend(binder.unknown_file_keys(bind::EXTENSION_ROOT));
+        // The rest of `kafka-listener.*` (error handlers) is checked where it is bound.
+        warnings.extend(binder.unknown_file_keys(&format!("{}.parallelism", bind::EXTENSION_ROOT)));
         Ok(Self {
             bootstrap_servers,
             client_id,
@@ -145,6 +146,11 @@ impl KafkaProperties {
             warnings,
             environment: Arc::new(environment),
         })
+    }
+
+    /// The merged sources, for binders of keys outside `spring.kafka`.
+    pub(crate) fn environment(&self) -> &Environment {
+        &self.environment
     }
 
     /// Keys under `spring.kafka` that nothing reads (already logged with `tracing::warn!`).

@@ -29,6 +29,7 @@ mod binder;
 mod codec;
 mod environment;
 mod error;
+mod error_handler;
 mod kafka_properties;
 mod loader;
 mod model;
@@ -43,6 +44,11 @@ mod yaml;
 
 pub use codec::{Deserializer, Serializer};
 pub use error::ConfigError;
+pub(crate) use error_handler::{bind_error_handlers, ConfiguredErrorHandlers};
+pub use error_handler::{
+    listener_prefix as error_handler_listener_prefix, BackOffProperties, ErrorHandlerProperties,
+    RecovererKind, APP_WIDE_PREFIX as ERROR_HANDLER_PREFIX,
+};
 pub use kafka_properties::{KafkaProperties, DEFAULT_BOOTSTRAP_SERVERS};
 pub use loader::ConfigLoader;
 pub use model::{
@@ -51,4 +57,5 @@ pub use model::{
     RetryTopicProperties, SecurityProtocol, TemplateProperties,
 };
 pub use origin::Origin;
+pub(crate) use units::{parse_duration, DURATION_FORMS};
 pub use warning::ConfigWarning;

@@ -48,9 +48,14 @@ impl DeliveryFailure for HandlerError {
 
     fn describe(&self) -> FailureDescription {
         let mut description = FailureDescription::of(self);
+        description.retryable = HandlerError::is_retryable(self);
         match self {
             HandlerError::Failed { error_type, source } => {
-                description.type_name = (*error_type).to_owned();
+                // A fatal marker names the error it wraps, as Spring names the exception.
+                description.type_name = match source.downcast_ref::<crate::error::Fatal>() {
+                    Some(fatal) => fatal.type_name().to_owned(),
+                    None => (*error_type).to_owned(),
+                };
                 description.message = source.to_string();
                 // The chain's first entry is the handler's error itself, now the message.
                 if !description.causes.is_empty() {
@@ -116,6 +121,20 @@ mod tests {
         );
         assert_eq!(description.message, "sku a-1 unknown");
         assert!(description.causes.is_empty());
+    }
+
+    #[test]
+    fn a_fatal_handler_error_is_not_retryable_and_names_the_wrapped_type() {
+        let failed: Result<(), crate::error::Fatal> =
+            Err(crate::error::Fatal::new(OrderError("b-2")));
+        let error = failed.into_handler_result().unwrap_err();
+        assert!(!DeliveryFailure::is_retryable(&error));
+        let description = error.describe();
+        assert!(
+            description.type_name.ends_with("OrderError"),
+            "{description:?}"
+        );
+        assert_eq!(description.message, "sku b-2 unknown");
     }
 
     #[tokio::test]

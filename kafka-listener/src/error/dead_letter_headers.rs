@@ -49,6 +49,9 @@ pub struct FailureDescription {
     pub cause_type_name: Option<String>,
     /// The `source()` chain's messages, outermost first.
     pub causes: Vec<String>,
+    /// `false` for a failure that would repeat on every delivery (deserialization, an error
+    /// marked [`Fatal`](crate::error::Fatal)): retry topics send it straight to the DLT.
+    pub retryable: bool,
 }
 
 impl FailureDescription {
@@ -73,6 +76,7 @@ impl FailureDescription {
             message: error.to_string(),
             cause_type_name: None,
             causes,
+            retryable: true,
         }
     }
 
@@ -96,7 +100,7 @@ impl FailureDescription {
 ///
 /// let record = ConsumerRecord { topic: "orders".into(), partition: 3, offset: 42, ..Default::default() };
 /// let failure = FailureDescription { type_name: "OrderError".into(), message: "bad sku".into(),
-///     cause_type_name: None, causes: vec![] };
+///     cause_type_name: None, causes: vec![], retryable: true };
 /// let headers = dead_letter_headers(&record, &failure, Some("order-service"));
 /// assert_eq!(headers.last_value("kafka_dlt-original-partition").as_deref(), Some(&3i32.to_be_bytes()[..]));
 /// assert_eq!(headers.last_value("kafka_dlt-original-offset").as_deref(), Some(&42i64.to_be_bytes()[..]));
@@ -153,6 +157,7 @@ mod tests {
             message: "sku unknown".into(),
             cause_type_name: Some("app::DbError".into()),
             causes: vec!["row missing".into()],
+            retryable: true,
         }
     }
 

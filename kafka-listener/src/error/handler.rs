@@ -5,6 +5,7 @@ use std::sync::Arc;
 use super::backoff::{BackOff, FixedBackOff};
 use super::dead_letter_headers::FailureDescription;
 use super::dead_letter_publisher::DeadLetterPublisher;
+use super::retry_topic::RetryTopicForwarder;
 use crate::record::ConsumerRecord;
 
 /// A failed delivery, as the error handler needs to see it.
@@ -15,7 +16,10 @@ pub trait DeliveryFailure: std::error::Error + Send + Sync + 'static {
 
     /// What the dead-letter headers say of the failure.
     fn describe(&self) -> FailureDescription {
-        FailureDescription::of(self)
+        FailureDescription {
+            retryable: self.is_retryable(),
+            ..FailureDescription::of(self)
+        }
     }
 
     /// For a failed batch: the record that failed, if the failure names one
@@ -44,6 +48,9 @@ pub enum Recoverer {
     LogAndSkip,
     /// Publish it to the dead-letter topic; move on only once that succeeded.
     DeadLetter(DeadLetterPublisher),
+    /// Publish it to its next retry topic (or the DLT): the recoverer of listeners with retry
+    /// topics, set up by the app; move on only once that succeeded.
+    RetryTopics(RetryTopicForwarder),
 }
 
 /// Why a record could not be recovered: the container must not commit past it.
@@ -115,6 +122,10 @@ impl ErrorHandler {
                 .publish(record, failure, group_id)
                 .await
                 .map(drop)
+                .map_err(|e| RecoveryFailed(Box::new(e))),
+            Recoverer::RetryTopics(forwarder) => forwarder
+                .forward(record, failure, group_id)
+                .await
                 .map_err(|e| RecoveryFailed(Box::new(e))),
         }
     }

@@ -5,7 +5,9 @@ mod backoff;
 mod batch_failure;
 mod dead_letter_headers;
 mod dead_letter_publisher;
+mod fatal;
 mod handler;
+mod retry_topic;
 
 pub use backoff::{BackOff, BackOffExecution, ExponentialBackOff, FixedBackOff};
 pub use batch_failure::BatchListenerFailed;
@@ -14,4 +16,10 @@ pub use dead_letter_publisher::{
     default_dead_letter_destination, DeadLetterDestination, DeadLetterPublisher,
     DestinationResolver,
 };
+pub use fatal::{is_fatal, Fatal, FatalExt};
 pub use handler::{BatchFailurePoint, DeliveryFailure, ErrorHandler, Recoverer, RecoveryFailed};
+pub use retry_topic::{
+    attempts_of, big_integer_bytes, due_time_of, forward_headers, parse_big_integer,
+    retry_header_names, RetryChain, RetryStage, RetryTopicConfig, RetryTopicForwarder,
+    RetryTopicSpec, RetryTopicSpecError, TopicSuffixing,
+};

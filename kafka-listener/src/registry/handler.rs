@@ -80,9 +80,23 @@ impl HandlerError {
 
     /// `true` when redelivering the same record can succeed. Extraction failures
     /// (deserialization, tombstones, missing headers) fail the same way every time, so Spring's
-    /// `DefaultErrorHandler` does not retry them; the handler's own errors are retried.
+    /// `DefaultErrorHandler` does not retry them; the handler's own errors are retried unless
+    /// marked [`Fatal`](crate::error::Fatal).
+    ///
+    /// ```
+    /// use kafka_listener::error::Fatal;
+    /// use kafka_listener::registry::IntoHandlerResult;
+    ///
+    /// let transient: Result<(), std::io::Error> = Err(std::io::Error::other("timeout"));
+    /// assert!(transient.into_handler_result().unwrap_err().is_retryable());
+    /// let fatal: Result<(), Fatal> = Err(Fatal::new("unknown sku"));
+    /// assert!(!fatal.into_handler_result().unwrap_err().is_retryable());
+    /// ```
     pub fn is_retryable(&self) -> bool {
-        matches!(self, HandlerError::Failed { .. })
+        match self {
+            HandlerError::Failed { source, .. } => !crate::error::is_fatal(source.as_ref()),
+            HandlerError::Extract { .. } => false,
+        }
     }
 }
 

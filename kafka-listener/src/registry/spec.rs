@@ -56,6 +56,8 @@ pub struct ListenerSpec {
     /// `key`, `partition` or `unordered`, as written (`kafka-listener.parallelism.ordering`
     /// when absent).
     pub ordering: Option<&'static str>,
+    /// `retry_topic(...)`: non-blocking retries through retry topics.
+    pub retry_topic: Option<crate::error::RetryTopicSpec>,
     /// The generated adapter.
     pub handler: ListenerHandler,
 }
@@ -92,7 +94,7 @@ impl ListenerSpec {
     ///     # fn_name: "on_order", module_path: "app", file: "src/main.rs", line: 1,
     ///     # topics: &["orders"], topic_pattern: None, partitions: &[], concurrency: None,
     ///     # auto_startup: None, client_id_prefix: None, ack_mode: None, properties: &[],
-    ///     # takes_acknowledgment: false, parallelism: None, ordering: None,
+    ///     # takes_acknowledgment: false, parallelism: None, ordering: None, retry_topic: None,
     ///     # handler: ListenerHandler::Record(adapter),
     ///     // …
     /// };

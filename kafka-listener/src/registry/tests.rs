@@ -30,6 +30,7 @@ const BASE: ListenerSpec = ListenerSpec {
     takes_acknowledgment: false,
     parallelism: None,
     ordering: None,
+    retry_topic: None,
     handler: ListenerHandler::Record(record_adapter),
 };
 

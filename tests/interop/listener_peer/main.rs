@@ -9,11 +9,15 @@
 //! interop-listener-peer group-mixed --bootstrap B --run R --with P --sync DIR
 //!     group-mixed-P: our listener and P's consumer (started by run.sh with the same DIR) in one
 //!     group; see group_mixed.rs for the phases and the file protocol.
+//! interop-listener-peer dlt-publish --bootstrap B --run R
+//!     dlt-publish: our listener dead-letters a poison record per partition with Spring's
+//!     kafka_dlt-* headers, for the Java peer's dlt-read (dead_letter.rs).
 //! ```
 //!
 //! Prints one `PASS listener <scenario>` / `FAIL listener <scenario> <reason>` line per scenario
 //! (`PASS group group-mixed-P` for the group scenario) and exits 0; bad arguments exit 2.
 
+mod dead_letter;
 mod group_mixed;
 
 use std::collections::BTreeMap;
@@ -314,8 +318,10 @@ struct Args {
 fn parse_args() -> Result<Args, String> {
     let mut args = std::env::args().skip(1);
     let mode = args.next().ok_or("missing mode (cross or group-mixed)")?;
-    if mode != "cross" && mode != "group-mixed" {
-        return Err(format!("unknown mode {mode:?} (cross or group-mixed)"));
+    if !["cross", "group-mixed", "dlt-publish"].contains(&mode.as_str()) {
+        return Err(format!(
+            "unknown mode {mode:?} (cross, group-mixed or dlt-publish)"
+        ));
     }
     let (mut bootstrap, mut run, mut from, mut with, mut sync) =
         (None, None, Vec::new(), None, None);
@@ -355,10 +361,14 @@ async fn main() {
             eprintln!("interop-listener-peer: {message}");
             eprintln!("usage: interop-listener-peer cross --bootstrap B --run R --from P [...]");
             eprintln!("       interop-listener-peer group-mixed --bootstrap B --run R --with P --sync DIR");
+            eprintln!("       interop-listener-peer dlt-publish --bootstrap B --run R");
             std::process::exit(2);
         }
     };
-    if args.mode == "cross" {
+    if args.mode == "dlt-publish" {
+        let outcome = dead_letter::publish(&args.bootstrap, &args.run).await;
+        report("listener", "dlt-publish", outcome);
+    } else if args.mode == "cross" {
         for producer in &args.from {
             let outcome = consume_from(&args.bootstrap, &args.run, producer).await;
             report("listener", &format!("consume-from-{producer}"), outcome);

@@ -13,6 +13,8 @@ import java.util.Map;
  * Peer own   --bootstrap B --run R                 create-topic, produce-1000, consume-verify,
  *                                                  commit-resume, group-split, keyed-partitioning
  * Peer cross --bootstrap B --run R --from P [...]  consume-from-P for each producer P
+ * Peer dlt-read --bootstrap B --run R             dlt-read: decode our DLT's kafka_dlt-* headers
+ *                                                  as Spring does (DeadLetterReader)
  * Peer group-member --bootstrap B --topic T --group G --sync DIR
  *                                                  one member of a mixed group (MixedGroupMember)
  * </pre>
@@ -44,10 +46,16 @@ public final class Peer {
                 default -> usage();
             }
         }
-        if (bootstrap == null || run == null || !(mode.equals("own") || mode.equals("cross"))) {
+        if (bootstrap == null || run == null
+                || !(mode.equals("own") || mode.equals("cross") || mode.equals("dlt-read"))) {
             usage();
         }
         final String runId = run;
+        if (mode.equals("dlt-read")) {
+            final String servers = bootstrap;
+            Scenarios.report("dlt-read", () -> DeadLetterReader.read(servers, runId));
+            System.exit(0);
+        }
         try (Scenarios scenarios = new Scenarios(bootstrap, run)) {
             if (mode.equals("own")) {
                 Scenarios.report("create-topic", scenarios::createDataTopic);
@@ -83,7 +91,7 @@ public final class Peer {
     }
 
     private static void usage() {
-        System.err.println("usage: Peer own|cross --bootstrap HOST:PORT --run ID [--from PRODUCER ...]");
+        System.err.println("usage: Peer own|cross|dlt-read --bootstrap HOST:PORT --run ID [--from PRODUCER ...]");
         System.err.println("       Peer group-member --bootstrap HOST:PORT --topic T --group G --sync DIR");
         System.exit(2);
     }
