@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use kafka_listener::producer::{
-    partition_for_key, KafkaTemplate, ProducerRecord, ProducerSettings, SendError,
+    murmur2, partition_for_key, KafkaTemplate, ProducerRecord, ProducerSettings, SendError,
 };
 use kafka_listener::{Headers, Json};
 use kafka_listener_suite::{unique_name, TestKafka};
@@ -155,4 +155,72 @@ async fn producer_many_concurrent_sends_through_a_small_buffer_all_complete() {
     template.flush().await.unwrap();
     assert_eq!(records_in_topic(&kafka, &topic, 3).await, 300);
     assert!(!partitions.is_empty());
+}
+
+/// Every key of tests/fixtures/murmur2_java_vectors.tsv, written by kafka-clients 4.4's own
+/// `Utils.murmur2` and `BuiltInPartitioner.partitionForKey` (regenerate with
+/// tests/interop/murmur2-java/regenerate.sh), must hash and land exactly as in Java.
+#[test]
+fn murmur2_matches_java_for_1000_keys() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/murmur2_java_vectors.tsv"
+    );
+    let vectors = std::fs::read_to_string(path).expect("read the Java vectors");
+    let header = vectors
+        .lines()
+        .find(|line| line.starts_with("# key_hex"))
+        .expect("a header line");
+    let counts: Vec<i32> = header
+        .split('\t')
+        .skip(2)
+        .map(|column| column["partitions_".len()..].parse().unwrap())
+        .collect();
+    assert!(counts.contains(&1) && counts.contains(&100), "{counts:?}");
+
+    let mut checked = 0;
+    let mut mismatches = Vec::new();
+    for line in vectors.lines().filter(|line| !line.starts_with('#')) {
+        let fields: Vec<&str> = line.split('\t').collect();
+        assert_eq!(fields.len(), counts.len() + 2, "malformed line {line:?}");
+        let key = if fields[0] == "-" {
+            Vec::new()
+        } else {
+            decode_hex(fields[0])
+        };
+        let java_hash: i32 = fields[1].parse().unwrap();
+        if murmur2(&key) != java_hash {
+            mismatches.push(format!(
+                "murmur2({}) = {} not {java_hash}",
+                fields[0],
+                murmur2(&key)
+            ));
+        }
+        for (count, expected) in counts.iter().zip(&fields[2..]) {
+            let expected: i32 = expected.parse().unwrap();
+            let ours = partition_for_key(&key, *count);
+            if ours != expected {
+                mismatches.push(format!(
+                    "{} over {count}: ours {ours}, Java {expected}",
+                    fields[0]
+                ));
+            }
+        }
+        checked += 1;
+    }
+    assert!(checked >= 1_000, "only {checked} keys in {path}");
+    assert!(
+        mismatches.is_empty(),
+        "{} mismatches, first: {:?}",
+        mismatches.len(),
+        &mismatches[..mismatches.len().min(5)]
+    );
+}
+
+fn decode_hex(hex: &str) -> Vec<u8> {
+    assert!(hex.len().is_multiple_of(2), "odd hex length: {hex}");
+    (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).expect("hex digit"))
+        .collect()
 }

@@ -13,6 +13,8 @@ import java.util.Map;
  * Peer own   --bootstrap B --run R                 create-topic, produce-1000, consume-verify,
  *                                                  commit-resume, group-split, keyed-partitioning
  * Peer cross --bootstrap B --run R --from P [...]  consume-from-P for each producer P
+ * Peer shared-keys --bootstrap B --run R         shared-keys-produce: keyed records for
+ *                                                  our producer to match (SharedKeys)
  * Peer group-member --bootstrap B --topic T --group G --sync DIR
  *                                                  one member of a mixed group (MixedGroupMember)
  * </pre>
@@ -44,12 +46,14 @@ public final class Peer {
                 default -> usage();
             }
         }
-        if (bootstrap == null || run == null || !(mode.equals("own") || mode.equals("cross"))) {
+        if (bootstrap == null || run == null || !(mode.equals("own") || mode.equals("cross") || mode.equals("shared-keys"))) {
             usage();
         }
         final String runId = run;
         try (Scenarios scenarios = new Scenarios(bootstrap, run)) {
-            if (mode.equals("own")) {
+            if (mode.equals("shared-keys")) {
+                Scenarios.report("shared-keys-produce", scenarios::sharedKeys);
+            } else if (mode.equals("own")) {
                 Scenarios.report("create-topic", scenarios::createDataTopic);
                 Scenarios.report("produce-1000", scenarios::produce);
                 Scenarios.report("consume-verify",
@@ -83,7 +87,7 @@ public final class Peer {
     }
 
     private static void usage() {
-        System.err.println("usage: Peer own|cross --bootstrap HOST:PORT --run ID [--from PRODUCER ...]");
+        System.err.println("usage: Peer own|cross|shared-keys --bootstrap HOST:PORT --run ID [--from PRODUCER ...]");
         System.err.println("       Peer group-member --bootstrap HOST:PORT --topic T --group G --sync DIR");
         System.exit(2);
     }
