@@ -224,3 +224,133 @@ fn decode_hex(hex: &str) -> Vec<u8> {
         .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).expect("hex digit"))
         .collect()
 }
+
+#[tokio::test]
+async fn producer_from_config_binds_spring_keys_and_encodes_with_the_configured_serializers() {
+    let kafka = TestKafka::start().await;
+    let topic = unique_name("producer-config");
+    kafka.create_topic(&topic, 3).await;
+    let yaml = format!(
+        r#"
+spring.kafka:
+  bootstrap-servers: 127.0.0.1:1   # overridden below: the producer's own list wins
+  producer:
+    bootstrap-servers: {bootstrap}
+    client-id: config-test
+    key-serializer: org.apache.kafka.common.serialization.LongSerializer
+    value-serializer: org.springframework.kafka.support.serializer.JsonSerializer
+    acks: all
+    retries: 3
+    batch-size: 8KB
+    buffer-memory: 1MB
+    compression-type: gzip
+    properties.linger.ms: 1
+  template.default-topic: {topic}
+"#,
+        bootstrap = kafka.bootstrap(),
+    );
+    let props = kafka_listener::config::KafkaProperties::from_yaml_str(&yaml).unwrap();
+    let template = KafkaTemplate::from_config(&props).await.unwrap();
+    let settings = template.settings();
+    assert_eq!(settings.retries, 3);
+    assert_eq!(settings.batch_size, 8 * 1024);
+    assert_eq!(settings.linger, Duration::from_millis(1));
+    assert_eq!(settings.default_topic.as_deref(), Some(topic.as_str()));
+
+    #[derive(serde::Serialize)]
+    struct Order {
+        id: u64,
+        sku: &'static str,
+    }
+    let sent = template
+        .send_serialized(&topic, &42i64, &Order { id: 42, sku: "a" })
+        .await
+        .unwrap();
+    let records = read_partition(&kafka, &topic, sent.partition).await;
+    let record = &records[0].record;
+    assert_eq!(record.key.as_deref(), Some(&42i64.to_be_bytes()[..]));
+    assert_eq!(
+        record.value.as_deref(),
+        Some(&br#"{"id":42,"sku":"a"}"#[..])
+    );
+    assert_eq!(sent.partition, partition_for_key(&42i64.to_be_bytes(), 3));
+
+    let err = template
+        .send_serialized(&topic, &"not-a-long", &1)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, SendError::Serializer { .. }) && err.to_string().contains("LongSerializer"),
+        "{err}"
+    );
+}
+
+/// With the broker gone: a send holding all of `buffer.memory` fails after
+/// `delivery.timeout.ms`, and a send waiting for room fails after `max.block.ms` instead of
+/// queueing without bound. Stopping a broker needs the embedded one.
+#[tokio::test]
+async fn producer_buffer_full_waits_max_block_and_undelivered_records_time_out() {
+    let kafka = kafka_listener::embedded::EmbeddedKafka::start().await;
+    kafka.create_topic("gone", 1).await;
+    let connection = kafka_listener::client::ConnectionConfig::new([kafka.bootstrap()])
+        .request_timeout(Duration::from_millis(500));
+    let template = KafkaTemplate::connect(
+        connection,
+        ProducerSettings {
+            buffer_memory: 300,
+            max_block: Duration::from_millis(300),
+            delivery_timeout: Duration::from_secs(2),
+            retry_backoff: Duration::from_millis(20),
+            ..ProducerSettings::default()
+        },
+    )
+    .await
+    .unwrap();
+    template.send("gone", "warm", "up").await.unwrap();
+    kafka.shutdown().await;
+
+    let started = std::time::Instant::now();
+    let holder = {
+        let template = template.clone();
+        tokio::spawn(async move { template.send("gone", "k", "x".repeat(150)).await })
+    };
+    kafka_listener_suite::eventually(
+        "the first send holds the buffer",
+        Duration::from_secs(5),
+        || {
+            let available = template.buffer_available();
+            async move { available < 300 }
+        },
+    )
+    .await;
+    let blocked = std::time::Instant::now();
+    let err = template
+        .send("gone", "k", "y".repeat(150))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            SendError::BufferExhausted {
+                buffer_memory: 300,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    let waited = blocked.elapsed();
+    assert!(
+        waited >= Duration::from_millis(290) && waited < Duration::from_secs(2),
+        "max.block.ms is 300 ms, waited {waited:?}"
+    );
+    let err = holder.await.unwrap().unwrap_err();
+    assert!(
+        matches!(err, SendError::DeliveryTimeout { attempts, .. } if attempts >= 1),
+        "{err}"
+    );
+    let elapsed = started.elapsed();
+    assert!(
+        elapsed >= Duration::from_millis(1900) && elapsed < Duration::from_secs(10),
+        "delivery timeout took {elapsed:?}"
+    );
+}
