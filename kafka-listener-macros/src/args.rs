@@ -26,6 +26,7 @@ const ATTRIBUTES: &[&str] = &[
     "client_id_prefix",
     "ack_mode",
     "properties",
+    "send_to",
 ];
 
 /// A setting written as a literal or as a `${…}` placeholder resolved by the runtime.
@@ -55,6 +56,8 @@ pub(crate) struct ListenerArgs {
     pub client_id_prefix: Option<LitStr>,
     pub ack_mode: Option<LitStr>,
     pub properties: Vec<(String, String)>,
+    /// `send_to = "topic"`, or bare `send_to` (reply to the request's `kafka_replyTopic`).
+    pub send_to: Option<Named<Option<LitStr>>>,
     /// Where `properties(...)` was written.
     pub properties_span: Option<Span>,
     /// Which attribute names were given, to reject duplicates.
@@ -161,6 +164,18 @@ impl ListenerArgs {
             };
             return Ok(());
         }
+        if name == "send_to" {
+            let topic = match arg.value {
+                RawValue::Flag => None,
+                RawValue::Expr(expr) => Some(string(&expr)?),
+                RawValue::List(_) => return Err(syn::Error::new(arg.name.span(), SEND_TO_SYNTAX)),
+            };
+            self.send_to = Some(Named {
+                name: arg.name,
+                value: topic,
+            });
+            return Ok(());
+        }
         if name == "batch" {
             if let RawValue::Flag = arg.value {
                 self.batch = true;
@@ -206,6 +221,9 @@ impl ListenerArgs {
         Ok(())
     }
 }
+
+const SEND_TO_SYNTAX: &str = "expected `send_to = \"reply-topic\"`, or a bare `send_to` to reply \
+     to the request's kafka_replyTopic header";
 
 const PROPERTIES_SYNTAX: &str =
     "expected `properties(\"max.poll.records\" = \"100\", …)`: Kafka property names as strings";

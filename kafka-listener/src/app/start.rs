@@ -23,7 +23,7 @@ use crate::result::{Error, Result};
 pub(super) async fn start(app: App) -> Result<RunningApp> {
     let App {
         properties,
-        state,
+        mut state,
         listeners,
         bootstrap,
         topics,
@@ -34,6 +34,11 @@ pub(super) async fn start(app: App) -> Result<RunningApp> {
         tracing::warn!(%warning, "configuration");
     }
     let specs = select_listeners(listeners.as_deref())?;
+    // `send_to` listeners reply through it; it connects on the first reply.
+    state.insert(crate::reply::ReplySender::new(
+        properties.clone(),
+        bootstrap.clone(),
+    ));
     registry::validate(
         &specs,
         &ListenerDefaults {
