@@ -30,6 +30,7 @@ const ATTRIBUTES: &[&str] = &[
     "parallelism",
     "ordering",
     "retry_topic",
+    "send_to",
 ];
 
 /// A setting written as a literal or as a `${…}` placeholder resolved by the runtime.
@@ -63,6 +64,8 @@ pub(crate) struct ListenerArgs {
     pub parallelism: Option<(Setting<u32>, Span)>,
     /// `key`, `partition` or `unordered` (or a placeholder).
     pub ordering: Option<LitStr>,
+    /// `send_to = "topic"`, or bare `send_to` (reply to the request's `kafka_replyTopic`).
+    pub send_to: Option<Named<Option<LitStr>>>,
     /// Where `properties(...)` was written.
     pub properties_span: Option<Span>,
     /// `retry_topic(...)` or a bare `retry_topic` (all defaults).
@@ -183,6 +186,18 @@ impl ListenerArgs {
             });
             return Ok(());
         }
+        if name == "send_to" {
+            let topic = match arg.value {
+                RawValue::Flag => None,
+                RawValue::Expr(expr) => Some(string(&expr)?),
+                RawValue::List(_) => return Err(syn::Error::new(arg.name.span(), SEND_TO_SYNTAX)),
+            };
+            self.send_to = Some(Named {
+                name: arg.name,
+                value: topic,
+            });
+            return Ok(());
+        }
         if name == "batch" {
             if let RawValue::Flag = arg.value {
                 self.batch = true;
@@ -230,6 +245,9 @@ impl ListenerArgs {
         Ok(())
     }
 }
+
+const SEND_TO_SYNTAX: &str = "expected `send_to = \"reply-topic\"`, or a bare `send_to` to reply \
+     to the request's kafka_replyTopic header";
 
 const PROPERTIES_SYNTAX: &str =
     "expected `properties(\"max.poll.records\" = \"100\", …)`: Kafka property names as strings";

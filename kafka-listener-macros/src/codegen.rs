@@ -38,8 +38,16 @@ pub(crate) fn generate(args: &ListenerArgs, handler: &Handler, function: &ItemFn
             }
         });
     // Spanned on the return type, so an unsupported error type is reported there.
-    let into_result = quote_spanned! {handler.output_span=>
-        #private::into_result(__returned)
+    let into_result = match &args.send_to {
+        Some(send_to) => {
+            let topic = optional(send_to.value.as_ref());
+            quote_spanned! {handler.output_span=>
+                #private::reply(&__ctx, #topic, __returned).await
+            }
+        }
+        None => quote_spanned! {handler.output_span=>
+            #private::into_result(__returned)
+        },
     };
     let line = quote_spanned!(fn_name.span()=> ::core::line!());
     let fn_name_str = syn::ext::IdentExt::unraw(fn_name).to_string();

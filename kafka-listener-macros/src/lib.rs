@@ -49,6 +49,7 @@ mod suggest;
 /// | `properties` | `("max.poll.records" = "10", …)` | `properties` |
 /// | `parallelism` | `64` or `"${…}"`: records of one partition handled at once (default 1) | — (Confluent Parallel Consumer's `maxConcurrency`) |
 /// | `ordering` | `"key"` (default), `"partition"` or `"unordered"`: which records may overtake which | — (Parallel Consumer's `ordering`) |
+/// | `send_to` | `"reply-topic"` (or `"${…}"`), or bare `send_to`: the request's `kafka_replyTopic` header | `@SendTo` |
 ///
 /// String values may hold `${placeholder}`s; the spec keeps them raw and the runtime resolves
 /// them from the configuration at start.
@@ -60,6 +61,27 @@ mod suggest;
 /// header. The function returns `()` or `Result<T, E>` with `E` convertible into
 /// `Box<dyn Error + Send + Sync>`; an `Err` goes to the error handler. The function stays
 /// callable as written.
+///
+/// With `send_to`, the function returns `Result<T, E>` with a payload `T` (`Json<_>`, `String`,
+/// `Vec<u8>`, …): `Ok(value)` is produced to the reply topic with the request's key and
+/// `kafka_correlationId` header, and the record counts as handled only once the broker
+/// acknowledged the reply (a failed reply goes to the error handler like an `Err`). Such a
+/// listener takes no `Acknowledgment`: the container acknowledges after the reply.
+///
+/// ```
+/// use kafka_listener::{kafka_listener, Json, Key};
+///
+/// #[derive(serde::Deserialize)]
+/// struct QuoteRequest { sku: String }
+///
+/// #[derive(serde::Serialize)]
+/// struct Quote { sku: String, price: u32 }
+///
+/// #[kafka_listener(topics = "quote-requests", group_id = "pricing", send_to = "quote-replies")]
+/// async fn price(request: Json<QuoteRequest>, _key: Key<String>) -> Result<Json<Quote>, String> {
+///     Ok(Json(Quote { sku: request.0.sku, price: 42 }))
+/// }
+/// ```
 #[proc_macro_attribute]
 pub fn kafka_listener(attr: TokenStream, item: TokenStream) -> TokenStream {
     expand(attr.into(), item.into()).into()

@@ -189,3 +189,42 @@ fn retry_topic_settings_are_checked_with_a_suggestion() {
         assert!(tokens.contains(expected), "{expected}: {tokens}");
     }
 }
+
+#[test]
+fn send_to_sends_the_result_as_the_reply_instead_of_converting_it() {
+    let adapter_of = |attr| {
+        let file = expand(
+            attr,
+            quote!(
+                async fn on_request(request: String) -> Result<String, String> {
+                    Ok(request)
+                }
+            ),
+        );
+        let syn::Item::Const(registration) = &file.items[1] else {
+            panic!("the const follows the fn");
+        };
+        quote!(#registration).to_string()
+    };
+    let explicit = adapter_of(quote!(
+        topics = "requests",
+        group_id = "g",
+        send_to = "replies"
+    ));
+    assert!(
+        explicit.contains(
+            "__private :: reply (& __ctx , :: core :: option :: Option :: Some (\"replies\") , __returned) . await"
+        ),
+        "{explicit}"
+    );
+    assert!(!explicit.contains("into_result"), "{explicit}");
+    let bare = adapter_of(quote!(topics = "requests", group_id = "g", send_to));
+    assert!(
+        bare.contains(
+            "__private :: reply (& __ctx , :: core :: option :: Option :: None , __returned)"
+        ),
+        "{bare}"
+    );
+    let plain = adapter_of(quote!(topics = "requests", group_id = "g"));
+    assert!(plain.contains("into_result (__returned)"), "{plain}");
+}

@@ -15,6 +15,7 @@
 //! * [`container`]: per-partition ordered dispatch, ack modes, commits, rebalances.
 //! * [`error`]: retries with back-off, dead-letter publishing.
 //! * [`producer`]: the `KafkaTemplate` with Java-compatible partitioning.
+//! * [`reply`]: `send_to` replies and the `ReplyingKafkaTemplate` (request/reply).
 //! * [`app`]: the [`App`] builder that runs the registered listeners.
 //! * `embedded` (feature `embedded`): an in-process, wire-level Kafka broker for tests.
 
@@ -34,6 +35,7 @@ pub mod group;
 pub mod producer;
 pub mod record;
 pub mod registry;
+pub mod reply;
 
 #[cfg(feature = "embedded")]
 pub mod embedded;
@@ -45,6 +47,7 @@ pub use app::{App, NewTopic, RunningApp};
 pub use extract::{Batch, Json, Key, RecordMeta, State};
 pub use kafka_listener_macros::kafka_listener;
 pub use record::{ConsumerRecord, Header, Headers, TimestampType};
+pub use reply::ReplyingKafkaTemplate;
 pub use result::{Error, Result};
 
 /// Items the `#[kafka_listener]` macro expands to. Not a public API: it may change in any release.
@@ -93,6 +96,20 @@ pub mod __private {
     /// The handler's return value as the container sees it.
     pub fn into_result<R: IntoHandlerResult>(returned: R) -> Result<(), HandlerError> {
         returned.into_handler_result()
+    }
+
+    /// A `send_to` listener's return value, sent as the reply to the record (to `topic`, or to
+    /// the request's `kafka_replyTopic` header when `None`) before the adapter returns.
+    /// The future is boxed: the producer's futures nest deep enough to exceed the compiler's
+    /// query depth when inlined into a user's adapter.
+    pub fn reply<'a, R: crate::reply::IntoReply>(
+        ctx: &'a RecordContext,
+        topic: Option<&'static str>,
+        returned: R,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), HandlerError>> + Send + 'a>>
+    {
+        let reply = returned.into_reply();
+        Box::pin(crate::reply::reply(ctx, topic, reply))
     }
 }
 

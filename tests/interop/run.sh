@@ -126,11 +126,13 @@ setup_java_peer() {
 
 RSKAFKA_PEER=""
 LISTENER_PEER=""
+PRODUCER_PEER=""
 setup_rust_peers() {
-    log "building the rskafka and listener peers with cargo"
-    (cd "$ROOT" && cargo build --quiet --bin interop-rskafka-peer --bin interop-listener-peer) >"$WORK/cargo.log" 2>&1 || {
+    log "building the rskafka, listener and producer peers with cargo"
+    (cd "$ROOT" && cargo build --quiet --bin interop-rskafka-peer --bin interop-listener-peer \
+        --bin interop-producer-peer) >"$WORK/cargo.log" 2>&1 || {
         tail -n 40 "$WORK/cargo.log" >&2
-        die "the rskafka and listener peers did not build"
+        die "the rskafka, listener and producer peers did not build"
     }
     local target_dir
     target_dir=$(cd "$ROOT" && cargo metadata --format-version 1 --no-deps |
@@ -139,6 +141,8 @@ setup_rust_peers() {
     [[ -x "$RSKAFKA_PEER" ]] || die "cargo built no $RSKAFKA_PEER"
     LISTENER_PEER="$target_dir/debug/interop-listener-peer"
     [[ -x "$LISTENER_PEER" ]] || die "cargo built no $LISTENER_PEER"
+    PRODUCER_PEER="$target_dir/debug/interop-producer-peer"
+    [[ -x "$PRODUCER_PEER" ]] || die "cargo built no $PRODUCER_PEER"
 }
 
 # Sets PEER_CMD to the command that runs peer $1.
@@ -153,6 +157,8 @@ peer_command() {
     # Our #[kafka_listener] run by App: `listener` scenarios read others' data, `group` ones
     # judge a group shared with another client's consumer.
     listener | group) PEER_CMD=("$LISTENER_PEER") ;;
+    # Our KafkaTemplate: the keys Java's producer sent must land on the same partitions.
+    template) PEER_CMD=("$PRODUCER_PEER") ;;
     *) die "internal: unknown peer $1" ;;
     esac
 }
@@ -351,6 +357,13 @@ main() {
         log "running $peer's scenarios"
         run_peer "$peer" own "${own[@]}" --
     done
+    log "java and our KafkaTemplate send the same keys; each must land on one partition"
+    run_peer java shared-keys shared-keys-produce --
+    if [[ ${RESULTS[shared-keys-produce]} == PASS* ]]; then
+        run_peer template same-partition same-partition-as-java --
+    else
+        emit "FAIL template same-partition-as-java skipped: shared-keys-produce of java did not pass"
+    fi
     log "running rskafka's scenarios"
     run_peer rskafka produce create-topic produce-1000 --
 

@@ -116,6 +116,26 @@ pub(super) fn check(args: &ListenerArgs) -> syn::Result<()> {
             ));
         }
     }
+    if let Some(send_to) = &args.send_to {
+        if args.batch {
+            errors.push(syn::Error::new(
+                send_to.name.span(),
+                "`send_to` replies to one record with the handler's result; a batch listener \
+                 cannot use it (send replies with a KafkaTemplate instead)",
+            ));
+        }
+        if let Some(topic) = send_to
+            .value
+            .as_ref()
+            .filter(|t| t.value().trim().is_empty())
+        {
+            errors.push(syn::Error::new(
+                topic.span(),
+                "the `send_to` topic cannot be empty: name a topic, or write a bare `send_to` to \
+                 reply to the request's kafka_replyTopic header",
+            ));
+        }
+    }
     if let Some(ack_mode) = &args.ack_mode {
         let written = ack_mode.value();
         if !written.contains("${") {
@@ -147,6 +167,22 @@ pub(crate) fn check_acknowledgment(
     args: &ListenerArgs,
     acknowledgment: Option<Span>,
 ) -> syn::Result<()> {
+    if let (Some(send_to), Some(parameter)) = (&args.send_to, acknowledgment) {
+        // The reply is sent after the function returns; an acknowledgment inside it could
+        // commit the request before its reply exists.
+        let mut error = syn::Error::new(
+            parameter,
+            "a `send_to` listener cannot take an acknowledgment: the container acknowledges the \
+             record once the reply is sent, and acknowledging inside the function could commit \
+             the request before its reply exists",
+        );
+        error.combine(syn::Error::new(
+            send_to.name.span(),
+            "remove the acknowledgment parameter, or drop `send_to` and send the reply with a \
+             KafkaTemplate before acknowledging",
+        ));
+        return Err(error);
+    }
     let (Some(ack_mode), Some(parameter)) = (&args.ack_mode, acknowledgment) else {
         return Ok(());
     };

@@ -31,7 +31,7 @@ use crate::result::{Error, Result};
 pub(super) async fn start(app: App) -> Result<RunningApp> {
     let App {
         properties,
-        state,
+        mut state,
         listeners,
         bootstrap,
         topics,
@@ -56,6 +56,11 @@ pub(super) async fn start(app: App) -> Result<RunningApp> {
         configured: &configured,
         ids: &all_ids,
     };
+    // `send_to` listeners reply through it; it connects on the first reply.
+    state.insert(crate::reply::ReplySender::new(
+        properties.clone(),
+        bootstrap.clone(),
+    ));
     registry::validate(
         &specs,
         &ListenerDefaults {

@@ -252,6 +252,59 @@ pub(crate) fn consumer(
     })
 }
 
+const ACKS: &[&str] = &["all", "-1", "0", "1"];
+const COMPRESSION_TYPES: &[&str] = &["none", "gzip", "snappy", "lz4", "zstd"];
+
+fn acks(s: &str) -> Option<String> {
+    ACKS.contains(&s).then(|| s.to_owned())
+}
+
+fn compression_type(s: &str) -> Option<String> {
+    let lower = s.to_ascii_lowercase();
+    COMPRESSION_TYPES.contains(&lower.as_str()).then_some(lower)
+}
+
+fn millis(s: &str) -> Option<Duration> {
+    s.parse::<u64>().ok().map(Duration::from_millis)
+}
+
+/// A setting Spring Boot lets users write as a typed key and as a raw Kafka property, with its
+/// precedence: `own.<name>` (e.g. `producer.properties.linger.ms`) over `typed` over the global
+/// `spring.kafka.properties.<name>`. Both maps' values are checked even when another one wins,
+/// so a typo never hides behind an override.
+struct Layers<'a> {
+    own: &'a BTreeMap<String, Located<String>>,
+    own_prefix: String,
+    global: &'a BTreeMap<String, Located<String>>,
+}
+
+impl Layers<'_> {
+    fn get<T>(
+        &self,
+        name: &str,
+        typed: Option<T>,
+        expected: &str,
+        parse: impl Fn(&str) -> Option<T>,
+    ) -> Result<Option<T>, ConfigError> {
+        let parse_in = |map: &BTreeMap<String, Located<String>>, prefix: &str| {
+            let Some(value) = map.get(name) else {
+                return Ok(None);
+            };
+            parse(value.value.trim())
+                .map(Some)
+                .ok_or_else(|| ConfigError::InvalidValue {
+                    key: format!("{prefix}.{name}"),
+                    origin: value.origin.clone(),
+                    value: value.value.clone(),
+                    expected: expected.to_owned(),
+                })
+        };
+        let own = parse_in(self.own, &self.own_prefix)?;
+        let global = parse_in(self.global, &key("properties"))?;
+        Ok(own.or(typed).or(global))
+    }
+}
+
 pub(crate) fn producer(
     binder: &mut Binder<'_>,
     global_properties: &BTreeMap<String, Located<String>>,
@@ -260,31 +313,58 @@ pub(crate) fn producer(
     let mut merged = global_properties.clone();
     merged.extend(own_properties.clone());
     let request_timeout = request_timeout(&merged, &own_properties, &key("producer.properties"))?;
+    let layers = Layers {
+        own: &own_properties,
+        own_prefix: key("producer.properties"),
+        global: global_properties,
+    };
+    const ACKS_EXPECTED: &str = "one of all, -1, 0, 1";
+    const COMPRESSION_EXPECTED: &str = "one of none, gzip, snappy, lz4, zstd";
+    const BYTES_EXPECTED: &str = "a whole number of bytes";
+    const MS_EXPECTED: &str = "a whole number of milliseconds";
+    let typed_acks = binder
+        .parsed(&key("producer.acks"), ACKS_EXPECTED, acks)?
+        .map(|l| l.value);
+    let typed_compression = binder
+        .parsed(
+            &key("producer.compression-type"),
+            COMPRESSION_EXPECTED,
+            compression_type,
+        )?
+        .map(|l| l.value);
+    let typed_batch_size = binder.size(&key("producer.batch-size"))?;
+    let typed_buffer_memory = binder.size(&key("producer.buffer-memory"))?;
+    let typed_retries = binder.number(&key("producer.retries"), "a whole number")?;
+    let typed_linger = binder
+        .parsed(&key("producer.linger-ms"), MS_EXPECTED, millis)?
+        .map(|l| l.value);
+    let ms = |name| layers.get(name, None, MS_EXPECTED, millis);
     Ok(ProducerProperties {
         bootstrap_servers: binder.list(&key("producer.bootstrap-servers"))?,
         client_id: binder.string(&key("producer.client-id"))?.map(|l| l.value),
-        acks: binder
-            .parsed(&key("producer.acks"), "one of all, -1, 0, 1", |s| {
-                ["all", "-1", "0", "1"].contains(&s).then(|| s.to_owned())
-            })?
-            .map(|l| l.value),
-        batch_size: binder.size(&key("producer.batch-size"))?,
-        buffer_memory: binder.size(&key("producer.buffer-memory"))?,
-        compression_type: binder
-            .parsed(
-                &key("producer.compression-type"),
-                "one of none, gzip, snappy, lz4, zstd",
-                |s| {
-                    let lower = s.to_ascii_lowercase();
-                    ["none", "gzip", "snappy", "lz4", "zstd"]
-                        .contains(&lower.as_str())
-                        .then_some(lower)
-                },
-            )?
-            .map(|l| l.value),
+        acks: layers.get("acks", typed_acks, ACKS_EXPECTED, acks)?,
+        batch_size: layers.get("batch.size", typed_batch_size, BYTES_EXPECTED, |s| {
+            s.parse().ok()
+        })?,
+        buffer_memory: layers.get("buffer.memory", typed_buffer_memory, BYTES_EXPECTED, |s| {
+            s.parse().ok()
+        })?,
+        compression_type: layers.get(
+            "compression.type",
+            typed_compression,
+            COMPRESSION_EXPECTED,
+            compression_type,
+        )?,
         key_serializer: serializer(binder, "key")?,
         value_serializer: serializer(binder, "value")?,
-        retries: binder.number(&key("producer.retries"), "a whole number")?,
+        retries: layers.get("retries", typed_retries, "a whole number", |s| {
+            s.parse().ok()
+        })?,
+        linger: layers.get("linger.ms", typed_linger, MS_EXPECTED, millis)?,
+        delivery_timeout: ms("delivery.timeout.ms")?,
+        retry_backoff: ms("retry.backoff.ms")?,
+        retry_backoff_max: ms("retry.backoff.max.ms")?,
+        max_block: ms("max.block.ms")?,
         transaction_id_prefix: binder
             .string(&key("producer.transaction-id-prefix"))?
             .map(|l| l.value),

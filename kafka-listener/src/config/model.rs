@@ -236,6 +236,26 @@ impl ConsumerProperties {
 }
 
 /// `spring.kafka.producer.*`.
+///
+/// The Kafka settings among these can also be written as raw Kafka properties; as in Spring
+/// Boot, `producer.properties.<name>` wins over the typed key, which wins over
+/// `spring.kafka.properties.<name>`. The fields hold the value that won.
+///
+/// ```
+/// use kafka_listener::config::KafkaProperties;
+/// use std::time::Duration;
+///
+/// let props = KafkaProperties::from_yaml_str(r#"
+/// spring.kafka:
+///   properties: {linger.ms: 20, batch.size: 1024}
+///   producer:
+///     batch-size: 64KB
+///     properties: {linger.ms: 7, delivery.timeout.ms: 30000}
+/// "#).unwrap();
+/// assert_eq!(props.producer.linger, Some(Duration::from_millis(7)));
+/// assert_eq!(props.producer.batch_size, Some(64 * 1024));
+/// assert_eq!(props.producer.delivery_timeout, Some(Duration::from_secs(30)));
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct ProducerProperties {
@@ -243,20 +263,31 @@ pub struct ProducerProperties {
     pub bootstrap_servers: Option<Vec<String>>,
     /// Overrides the global client id for producers.
     pub client_id: Option<String>,
-    /// `acks`: `all`, `-1`, `0` or `1` as written.
+    /// `acks` / `acks`: `all`, `-1`, `0` or `1` as written.
     pub acks: Option<String>,
-    /// `batch-size` in bytes.
+    /// `batch-size` / `batch.size` in bytes.
     pub batch_size: Option<u64>,
-    /// `buffer-memory` in bytes.
+    /// `buffer-memory` / `buffer.memory` in bytes.
     pub buffer_memory: Option<u64>,
-    /// `compression-type`: none, gzip, snappy, lz4, zstd.
+    /// `compression-type` / `compression.type`: none, gzip, snappy, lz4, zstd (lower case).
     pub compression_type: Option<String>,
     /// `key-serializer` (default `StringSerializer`).
     pub key_serializer: Serializer,
     /// `value-serializer` (default `StringSerializer`).
     pub value_serializer: Serializer,
-    /// `retries`.
+    /// `retries` / `retries`.
     pub retries: Option<u32>,
+    /// `linger.ms` from the properties maps, or `linger-ms` (not a Spring Boot key, but widely
+    /// written, so it is accepted rather than ignored).
+    pub linger: Option<Duration>,
+    /// `delivery.timeout.ms` from the properties maps.
+    pub delivery_timeout: Option<Duration>,
+    /// `retry.backoff.ms` from the properties maps.
+    pub retry_backoff: Option<Duration>,
+    /// `retry.backoff.max.ms` from the properties maps.
+    pub retry_backoff_max: Option<Duration>,
+    /// `max.block.ms` from the properties maps: how long a send may wait for buffer memory.
+    pub max_block: Option<Duration>,
     /// `transaction-id-prefix`.
     pub transaction_id_prefix: Option<String>,
     /// `security.protocol` for producers.

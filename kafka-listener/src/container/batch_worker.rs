@@ -168,7 +168,7 @@ where
             // delivered again — the ones before it too, if the handler never saw them (a record
             // that did not deserialize fails the batch before the handler runs).
             let failed = batch.remove(index);
-            if let Some(rewind) = Box::pin(self.recover_one(&failed, &failure, attempts)).await {
+            if let Some(rewind) = self.recover_one(&failed, &failure, attempts).await {
                 return rewind;
             }
             if batch.is_empty() {
@@ -210,8 +210,7 @@ where
         attempts: u64,
     ) -> Delivery {
         for record in batch {
-            // Boxed: the recoverer's future is deep, and this is the rare path.
-            if let Some(rewind) = Box::pin(self.recover_one(record, failure, attempts)).await {
+            if let Some(rewind) = self.recover_one(record, failure, attempts).await {
                 return rewind;
             }
         }

@@ -118,15 +118,19 @@ impl ErrorHandler {
                 );
                 Ok(())
             }
-            Recoverer::DeadLetter(publisher) => publisher
-                .publish(record, failure, group_id)
-                .await
-                .map(drop)
-                .map_err(|e| RecoveryFailed(Box::new(e))),
-            Recoverer::RetryTopics(forwarder) => forwarder
-                .forward(record, failure, group_id)
-                .await
-                .map_err(|e| RecoveryFailed(Box::new(e))),
+            // Boxed: a produce is a deep future, and recovery is the rare path — this keeps the
+            // partition worker's own future small.
+            Recoverer::DeadLetter(publisher) => {
+                Box::pin(publisher.publish(record, failure, group_id))
+                    .await
+                    .map(drop)
+                    .map_err(|e| RecoveryFailed(Box::new(e)))
+            }
+            Recoverer::RetryTopics(forwarder) => {
+                Box::pin(forwarder.forward(record, failure, group_id))
+                    .await
+                    .map_err(|e| RecoveryFailed(Box::new(e)))
+            }
         }
     }
 }

@@ -6,76 +6,22 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use rskafka::chrono::{TimeZone, Utc};
-use rskafka::client::partition::{Compression, PartitionClient, UnknownTopicHandling};
+use rskafka::client::partition::{PartitionClient, UnknownTopicHandling};
 use rskafka::client::producer::aggregator::RecordAggregator;
 use rskafka::client::producer::{BatchProducer, BatchProducerBuilder};
 use rskafka::record::Record;
 use tokio::sync::Semaphore;
 
+use super::delivery::{AttemptFailed, RetryPolicy, Undelivered};
 use super::metadata::{MetadataError, PartitionCounts};
 use super::partitioner::partition_for_key;
 use super::payload::ToPayload;
+use super::serialize::{encode, EncodeError, SerializerMismatch};
+use super::settings::ProducerSettings;
 use super::sticky::StickyPartitions;
 use crate::client::{ClientError, ConnectionConfig};
+use crate::config::KafkaProperties;
 use crate::record::Headers;
-
-/// `spring.kafka.producer.*` settings the template honours, with Kafka 4's defaults.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ProducerSettings {
-    /// `linger.ms`: how long a batch waits for more records (Kafka 4 default 5 ms).
-    pub linger: Duration,
-    /// `batch.size` in bytes per partition batch (16 KiB).
-    pub batch_size: usize,
-    /// `compression.type`.
-    pub compression: CompressionType,
-    /// `buffer.memory`: bytes of records awaiting delivery before `send` waits (32 MiB).
-    pub buffer_memory: usize,
-    /// `delivery.timeout.ms`: how long a send may take, retries included (120 s).
-    pub delivery_timeout: Duration,
-    /// The topic of [`KafkaTemplate::send_default`] (`spring.kafka.template.default-topic`).
-    pub default_topic: Option<String>,
-}
-
-impl Default for ProducerSettings {
-    fn default() -> Self {
-        Self {
-            linger: Duration::from_millis(5),
-            batch_size: 16 * 1024,
-            compression: CompressionType::None,
-            buffer_memory: 32 * 1024 * 1024,
-            delivery_timeout: Duration::from_secs(120),
-            default_topic: None,
-        }
-    }
-}
-
-/// `compression.type`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum CompressionType {
-    /// No compression (Kafka's default).
-    #[default]
-    None,
-    /// gzip.
-    Gzip,
-    /// snappy.
-    Snappy,
-    /// lz4.
-    Lz4,
-    /// zstd.
-    Zstd,
-}
-
-impl CompressionType {
-    fn to_rskafka(self) -> Compression {
-        match self {
-            CompressionType::None => Compression::NoCompression,
-            CompressionType::Gzip => Compression::Gzip,
-            CompressionType::Snappy => Compression::Snappy,
-            CompressionType::Lz4 => Compression::Lz4,
-            CompressionType::Zstd => Compression::Zstd,
-        }
-    }
-}
 
 /// A record to produce: Spring's `ProducerRecord`.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -141,8 +87,29 @@ pub enum SendError {
         /// Configured buffer.
         buffer_memory: usize,
     },
-    /// The broker rejected or never acknowledged the record.
-    #[error("produce to {topic}-{partition} failed: {reason}")]
+    /// A value does not fit the configured `key-serializer` / `value-serializer`.
+    #[error("cannot serialize record for topic {topic}: {source}")]
+    Serializer {
+        /// Target topic.
+        topic: String,
+        /// What did not fit.
+        #[source]
+        source: SerializerMismatch,
+    },
+    /// `buffer.memory` stayed full for `max.block.ms`: the cluster does not keep up (or is
+    /// unreachable); Java's producer throws a `TimeoutException` here.
+    #[error(
+        "buffer.memory ({buffer_memory} bytes) stayed full for max.block.ms ({waited:?}); \
+         the cluster is not keeping up: check it, or raise buffer.memory / max.block.ms"
+    )]
+    BufferExhausted {
+        /// Configured buffer.
+        buffer_memory: usize,
+        /// How long the send waited.
+        waited: Duration,
+    },
+    /// The broker rejected the record (a non-retriable error, or `retries` used up).
+    #[error("produce to {topic}-{partition} failed after {attempts} attempt(s): {reason}")]
     Produce {
         /// Target topic.
         topic: String,
@@ -150,10 +117,14 @@ pub enum SendError {
         partition: i32,
         /// The data plane's error.
         reason: String,
+        /// How many times the record was sent.
+        attempts: u32,
     },
     /// `delivery.timeout.ms` passed.
     #[error(
-        "record to {topic}-{partition} not acknowledged within delivery.timeout.ms ({timeout:?})"
+        "record to {topic}-{partition} not acknowledged within delivery.timeout.ms ({timeout:?}) \
+         after {attempts} attempt(s){}",
+        last_error.as_deref().map(|e| format!("; last error: {e}")).unwrap_or_default()
     )]
     DeliveryTimeout {
         /// Target topic.
@@ -162,6 +133,10 @@ pub enum SendError {
         partition: i32,
         /// The configured timeout.
         timeout: Duration,
+        /// How many times the record was sent.
+        attempts: u32,
+        /// The last retriable failure, if an attempt failed before the time ran out.
+        last_error: Option<String>,
     },
     /// The data plane client could not be built.
     #[error(transparent)]
@@ -227,9 +202,36 @@ impl KafkaTemplate {
         })
     }
 
+    /// Connects as `spring.kafka.producer.*` describes: its bootstrap servers and client id
+    /// (falling back to the global ones) and [`ProducerSettings::from_properties`].
+    ///
+    /// ```no_run
+    /// use kafka_listener::config::KafkaProperties;
+    /// use kafka_listener::producer::KafkaTemplate;
+    ///
+    /// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+    /// let props = KafkaProperties::from_yaml_file("application.yml")?;
+    /// let template = KafkaTemplate::from_config(&props).await?;
+    /// template.send_serialized("orders", &"order-1", &serde_json::json!({"sku": "a"})).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn from_config(props: &KafkaProperties) -> Result<Self, SendError> {
+        Self::connect(
+            props.producer_connection(),
+            ProducerSettings::from_properties(props),
+        )
+        .await
+    }
+
     /// The settings in use.
     pub fn settings(&self) -> &ProducerSettings {
         &self.inner.settings
+    }
+
+    /// Bytes of `buffer.memory` not taken by records awaiting acknowledgement (Java's
+    /// `buffer-available-bytes` metric). A send that needs more waits, up to `max.block.ms`.
+    pub fn buffer_available(&self) -> usize {
+        self.inner.buffer.available_permits()
     }
 
     /// The number of partitions of `topic` (cached; asks the cluster the first time, which
@@ -253,6 +255,32 @@ impl KafkaTemplate {
             topic: topic.to_owned(),
             key: key.to_payload().map_err(serialize)?,
             value: value.to_payload().map_err(serialize)?,
+            ..ProducerRecord::default()
+        })
+        .await
+    }
+
+    /// Sends `value` with `key`, each encoded by the configured `key-serializer` /
+    /// `value-serializer` (Java's byte layouts: `StringSerializer` wants a string,
+    /// `LongSerializer` an integer, `JsonSerializer` anything serde can write, …). A value the
+    /// serializer cannot write is [`SendError::Serializer`]; `None` is Kafka's null.
+    pub async fn send_serialized<K, V>(
+        &self,
+        topic: &str,
+        key: &K,
+        value: &V,
+    ) -> Result<SendResult, SendError>
+    where
+        K: serde::Serialize + ?Sized,
+        V: serde::Serialize + ?Sized,
+    {
+        let settings = &self.inner.settings;
+        let key = encode_for(topic, settings.key_serializer, key)?;
+        let value = encode_for(topic, settings.value_serializer, value)?;
+        self.send_record(ProducerRecord {
+            topic: topic.to_owned(),
+            key,
+            value,
             ..ProducerRecord::default()
         })
         .await
@@ -301,27 +329,49 @@ impl KafkaTemplate {
                 buffer_memory: inner.settings.buffer_memory,
             });
         }
-        // Back-pressure: wait for room instead of buffering without bound.
-        let _permit = inner
-            .buffer
-            .acquire_many(u32::try_from(size).unwrap_or(u32::MAX))
-            .await
-            .expect("the buffer semaphore is never closed");
+        // Back-pressure: wait for room instead of buffering without bound, as long as
+        // max.block.ms allows (Java's producer blocks in send() the same way).
+        let settings = &inner.settings;
+        let _permit = tokio::time::timeout(
+            settings.max_block,
+            inner
+                .buffer
+                .acquire_many(u32::try_from(size).unwrap_or(u32::MAX)),
+        )
+        .await
+        .map_err(|_| SendError::BufferExhausted {
+            buffer_memory: settings.buffer_memory,
+            waited: settings.max_block,
+        })?
+        .expect("the buffer semaphore is never closed");
         let timestamp = record.timestamp.unwrap_or_else(now_millis);
         let topic = record.topic.clone();
         let rs_record = self.to_rskafka(record, timestamp);
-        let timeout = inner.settings.delivery_timeout;
-        let produced = tokio::time::timeout(timeout, self.produce(&topic, partition, rs_record))
-            .await
-            .map_err(|_| SendError::DeliveryTimeout {
+        let policy = RetryPolicy {
+            retries: settings.retries,
+            backoff: settings.retry_backoff,
+            backoff_max: settings.retry_backoff_max,
+            deadline: tokio::time::Instant::now() + settings.delivery_timeout,
+        };
+        // A retried record goes out in a later batch: like Java without idempotence, a retry
+        // can land behind records sent after it, and a lost acknowledgement can duplicate it.
+        let delivered = policy
+            .run(|_attempt| self.produce(&topic, partition, rs_record.clone()))
+            .await;
+        let offset = delivered.map_err(|undelivered| match undelivered {
+            Undelivered::Failed { last, attempts } => SendError::Produce {
                 topic: topic.clone(),
                 partition,
-                timeout,
-            })?;
-        let offset = produced.map_err(|reason| SendError::Produce {
-            topic,
-            partition,
-            reason,
+                reason: last.reason,
+                attempts,
+            },
+            Undelivered::TimedOut { last, attempts } => SendError::DeliveryTimeout {
+                topic: topic.clone(),
+                partition,
+                timeout: settings.delivery_timeout,
+                attempts,
+                last_error: last.map(|l| l.reason),
+            },
         })?;
         Ok(SendResult {
             partition,
@@ -338,28 +388,41 @@ impl KafkaTemplate {
                 topic: client.topic().to_owned(),
                 partition: client.partition(),
                 reason: e.to_string(),
+                attempts: 1,
             })?;
         }
         Ok(())
     }
 
-    async fn produce(&self, topic: &str, partition: i32, record: Record) -> Result<i64, String> {
+    async fn produce(
+        &self,
+        topic: &str,
+        partition: i32,
+        record: Record,
+    ) -> Result<i64, AttemptFailed> {
         let (client, batcher) = self.batcher(topic, partition).await?;
         if record.approximate_size() >= self.inner.settings.batch_size {
             // Java sends a record larger than batch.size as a batch of its own.
             let offsets = client
                 .produce(vec![record], self.inner.settings.compression.to_rskafka())
                 .await
-                .map_err(|e| e.to_string())?;
+                .map_err(|e| AttemptFailed::from(&e))?;
             return offsets
                 .first()
                 .copied()
-                .ok_or_else(|| "broker returned no offset".to_owned());
+                .ok_or_else(|| AttemptFailed::fatal("broker returned no offset"));
         }
-        batcher.produce(record).await.map_err(|e| e.to_string())
+        batcher
+            .produce(record)
+            .await
+            .map_err(|e| AttemptFailed::from(&e))
     }
 
-    async fn batcher(&self, topic: &str, partition: i32) -> Result<PartitionProducer, String> {
+    async fn batcher(
+        &self,
+        topic: &str,
+        partition: i32,
+    ) -> Result<PartitionProducer, AttemptFailed> {
         let mut batchers = self.inner.batchers.lock().await;
         if let Some(found) = batchers.get(&(topic.to_owned(), partition)) {
             return Ok(found.clone());
@@ -369,7 +432,7 @@ impl KafkaTemplate {
                 .client
                 .partition_client(topic, partition, UnknownTopicHandling::Retry)
                 .await
-                .map_err(|e| e.to_string())?,
+                .map_err(|e| AttemptFailed::from(&e))?,
         );
         let batcher = Arc::new(
             BatchProducerBuilder::new(Arc::clone(&client))
@@ -414,6 +477,23 @@ impl KafkaTemplate {
                 .unwrap_or_else(|| Utc.timestamp_millis_opt(now_millis()).unwrap()),
         }
     }
+}
+
+fn encode_for<T: serde::Serialize + ?Sized>(
+    topic: &str,
+    serializer: crate::config::Serializer,
+    payload: &T,
+) -> Result<Option<Bytes>, SendError> {
+    encode(serializer, payload).map_err(|e| match e {
+        EncodeError::Serde(source) => SendError::Serialize {
+            topic: topic.to_owned(),
+            source,
+        },
+        EncodeError::Mismatch(source) => SendError::Serializer {
+            topic: topic.to_owned(),
+            source,
+        },
+    })
 }
 
 fn now_millis() -> i64 {

@@ -15,6 +15,8 @@ import java.util.Map;
  * Peer cross --bootstrap B --run R --from P [...]  consume-from-P for each producer P
  * Peer dlt-read --bootstrap B --run R             dlt-read: decode our DLT's kafka_dlt-* headers
  *                                                  as Spring does (DeadLetterReader)
+ * Peer shared-keys --bootstrap B --run R         shared-keys-produce: keyed records for
+ *                                                  our producer to match (SharedKeys)
  * Peer group-member --bootstrap B --topic T --group G --sync DIR
  *                                                  one member of a mixed group (MixedGroupMember)
  * </pre>
@@ -47,7 +49,8 @@ public final class Peer {
             }
         }
         if (bootstrap == null || run == null
-                || !(mode.equals("own") || mode.equals("cross") || mode.equals("dlt-read"))) {
+                || !(mode.equals("own") || mode.equals("cross") || mode.equals("dlt-read")
+                        || mode.equals("shared-keys"))) {
             usage();
         }
         final String runId = run;
@@ -57,7 +60,9 @@ public final class Peer {
             System.exit(0);
         }
         try (Scenarios scenarios = new Scenarios(bootstrap, run)) {
-            if (mode.equals("own")) {
+            if (mode.equals("shared-keys")) {
+                Scenarios.report("shared-keys-produce", scenarios::sharedKeys);
+            } else if (mode.equals("own")) {
                 Scenarios.report("create-topic", scenarios::createDataTopic);
                 Scenarios.report("produce-1000", scenarios::produce);
                 Scenarios.report("consume-verify",
@@ -91,7 +96,7 @@ public final class Peer {
     }
 
     private static void usage() {
-        System.err.println("usage: Peer own|cross|dlt-read --bootstrap HOST:PORT --run ID [--from PRODUCER ...]");
+        System.err.println("usage: Peer own|cross|dlt-read|shared-keys --bootstrap HOST:PORT --run ID [--from PRODUCER ...]");
         System.err.println("       Peer group-member --bootstrap HOST:PORT --topic T --group G --sync DIR");
         System.exit(2);
     }

@@ -150,6 +150,11 @@ final class Scenarios implements AutoCloseable {
         }
     }
 
+    /** Keyed records for our producer's same-partition check (see SharedKeys). */
+    void sharedKeys() throws Exception {
+        SharedKeys.produce(admin, producer, run);
+    }
+
     /** Compares one record with the data set byte for byte; returns its sequence number. */
     static int check(String producerName, ConsumerRecord<byte[], byte[]> record) throws Failed {
         Header seqHeader = record.headers().lastHeader("seq");
