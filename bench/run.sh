@@ -8,7 +8,8 @@
 #   spring-kafka    Spring Boot 4.0 + Spring Kafka 4.1 @KafkaListener, AckMode.MANUAL, Jackson
 # each from earliest in a fresh group, JSON-decoding every value into a struct and acknowledging it.
 # Then a parallel scenario (a handler that awaits 1 ms per record: sequential vs parallelism 64,
-# key ordering) and produce→handler latency at a fixed rate.
+# key ordering) and produce→handler latency at a fixed rate (our listener, and the raw-rskafka
+# fetch loops as a reference).
 #
 #   bench/run.sh [--records N] [--size B] [--partitions P]     defaults 1000000, 100, 6
 #                [--parallel-records M] [--latency-records L] [--latency-rate R]
@@ -232,15 +233,24 @@ log "measuring produce→handler latency: $LATENCY_RECORDS records at $LATENCY_R
     die "the latency scenario failed"
 }
 LATENCY_LINE=$(grep '^LATENCY ' "$WORK/latency.out" | tail -n 1) || die "no LATENCY line"
+log "$(grep 'sent and acknowledged' "$WORK/latency.err" || true)"
+log "the same with the raw-rskafka fetch loops as consumer (reference)"
+"$EXAMPLES/bench_raw_rskafka" latency --bootstrap "$BOOTSTRAP" --topic "bench-$RUN-latency-raw" \
+    --partitions "$PARTITIONS" --records "$LATENCY_RECORDS" --rate "$LATENCY_RATE" \
+    >"$WORK/latency-raw.out" 2>"$WORK/latency-raw.err" || {
+    tail -n 30 "$WORK/latency-raw.err" >&2
+    die "the raw-rskafka latency reference failed"
+}
+RAW_LATENCY_LINE=$(grep '^LATENCY ' "$WORK/latency-raw.out" | tail -n 1) || die "no raw LATENCY line"
 
 # ---------------------------------------------------------------------------------------------
 # Report
 # ---------------------------------------------------------------------------------------------
-python3 - "$WORK/throughput.tsv" "$PARALLEL_RESULTS" "$LATENCY_LINE" \
+python3 - "$WORK/throughput.tsv" "$PARALLEL_RESULTS" "$LATENCY_LINE" "$RAW_LATENCY_LINE" \
     "$RECORDS" "$SIZE" "$PARTITIONS" "$PARALLEL_RECORDS" "$LATENCY_RATE" <<'PY'
 import sys
-throughput, parallel, latency_line = sys.argv[1:4]
-records, size, partitions, parallel_records, rate = sys.argv[4:9]
+throughput, parallel, latency_line, raw_latency_line = sys.argv[1:5]
+records, size, partitions, parallel_records, rate = sys.argv[5:10]
 
 def rows(path):
     out = {}
@@ -277,7 +287,12 @@ print(f"1 ms handler, {parallel_records} records: sequential {seq['rate']:.0f} r
 print(f"parallel_speedup={par['rate'] / seq['rate']:.2f}")
 
 lat = dict(kv.split("=", 1) for kv in latency_line.split()[1:])
-print(f"latency at {rate} records/s over {lat['records']} records: max {int(lat['max_us']) / 1e3:.2f} ms")
+raw = dict(kv.split("=", 1) for kv in raw_latency_line.split()[1:])
+ms = lambda us: int(us) / 1e3
+print(f"latency at {rate} records/s over {lat['records']} records, produce -> handler: "
+      f"kafka-listener p50 {ms(lat['p50_us']):.2f} ms, p99 {ms(lat['p99_us']):.2f} ms, "
+      f"max {ms(lat['max_us']):.2f} ms; raw-rskafka reference p50 {ms(raw['p50_us']):.2f} ms, "
+      f"p99 {ms(raw['p99_us']):.2f} ms, max {ms(raw['max_us']):.2f} ms")
 print(f"latency_p50_ms={int(lat['p50_us']) / 1e3:.2f}")
 print(f"latency_p99_ms={int(lat['p99_us']) / 1e3:.2f}")
 PY

@@ -3,47 +3,47 @@
 //! no consumer groups and no offset commit, so this consumer commits nothing.
 //!
 //! ```text
-//! cargo run --release --example bench_raw_rskafka -- --bootstrap B --topic T \
-//!     --partitions P --records N
+//! bench_raw_rskafka --bootstrap B --topic T --partitions P --records N
+//!     read T from earliest; prints `BENCH records=N first_us=F last_us=L id_sum=S`.
+//! bench_raw_rskafka latency --bootstrap B --topic T --partitions P [--records M] [--rate R]
+//!     the reference for bench_listener's latency scenario: creates T, reads it with these
+//!     fetch loops while the paced producer writes; prints `LATENCY records=M p50_us=… …`.
 //! ```
-//!
-//! Prints `BENCH records=N first_us=F last_us=L id_sum=S` once N records were decoded.
 
 #[path = "bench_support/mod.rs"]
 mod bench_support;
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use bench_support::{fail, Flags, Payload, Progress};
+use bench_support::paced_producer::PacedProducer;
+use bench_support::{fail, Flags, Latencies, Payload, Progress};
 use kafka_listener::client::ConnectionConfig;
 use rskafka::client::partition::{OffsetAt, UnknownTopicHandling};
+use rskafka::client::Client;
+use tokio::task::JoinHandle;
 
 /// The same fetch sizes our listener uses by default (1 byte min, 1 MiB max, 500 ms wait).
 const FETCH_MAX_BYTES: i32 = 1024 * 1024;
 const FETCH_MAX_WAIT_MS: i32 = 500;
+/// How long the throughput read may take before the bench gives up.
+const READ_TIMEOUT: Duration = Duration::from_secs(1800);
 
-#[tokio::main]
-async fn main() {
-    let flags = Flags::parse("bench_raw_rskafka", std::env::args().skip(1));
-    let bootstrap = flags.string("bootstrap");
-    let topic = flags.string("topic");
-    let partitions = flags.number("partitions", 6) as i32;
-    let records = flags.number("records", 1_000_000);
-
-    let client = ConnectionConfig::new(bootstrap.split(','))
-        .request_timeout(Duration::from_secs(30))
-        .rskafka_client()
-        .await
-        .unwrap_or_else(|e| fail(format!("connect to {bootstrap}: {e}")));
-    let progress = Arc::new(Progress::new(records));
+/// Starts one fetch loop per partition from its earliest offset; each decoded value goes to
+/// `handle`. A fetch or decode error ends the process.
+async fn spawn_fetchers(
+    client: &Client,
+    topic: &str,
+    partitions: i32,
+    handle: Arc<dyn Fn(Payload) + Send + Sync>,
+) -> Vec<JoinHandle<()>> {
     let mut tasks = Vec::new();
     for partition in 0..partitions {
         let source = client
-            .partition_client(topic.clone(), partition, UnknownTopicHandling::Retry)
+            .partition_client(topic.to_owned(), partition, UnknownTopicHandling::Retry)
             .await
             .unwrap_or_else(|e| fail(format!("partition {partition}: {e}")));
-        let progress = Arc::clone(&progress);
+        let handle = Arc::clone(&handle);
         tasks.push(tokio::spawn(async move {
             let mut offset = source
                 .get_offset(OffsetAt::Earliest)
@@ -63,7 +63,7 @@ async fn main() {
                     offset = record.offset + 1;
                     let value = record.record.value.as_deref().unwrap_or_default();
                     match serde_json::from_slice::<Payload>(value) {
-                        Ok(payload) => progress.handled(payload.id),
+                        Ok(payload) => handle(payload),
                         Err(e) => fail(format!(
                             "partition {partition} offset {}: {e}",
                             record.offset
@@ -73,16 +73,88 @@ async fn main() {
             }
         }));
     }
-    let started = Instant::now();
-    tokio::select! {
-        _ = progress.wait() => {}
-        _ = tokio::time::sleep(Duration::from_secs(1800)) => {
-            eprintln!("bench_raw_rskafka: {} of {records} after {:?}", progress.count(), started.elapsed());
-            std::process::exit(1);
-        }
+    tasks
+}
+
+async fn connect(bootstrap: &str) -> Client {
+    ConnectionConfig::new(bootstrap.split(','))
+        .request_timeout(Duration::from_secs(30))
+        .rskafka_client()
+        .await
+        .unwrap_or_else(|e| fail(format!("connect to {bootstrap}: {e}")))
+}
+
+async fn throughput(flags: &Flags) -> String {
+    let records = flags.number("records", 1_000_000);
+    let client = connect(&flags.string("bootstrap")).await;
+    let progress = Arc::new(Progress::new(records));
+    let counter = Arc::clone(&progress);
+    let tasks = spawn_fetchers(
+        &client,
+        &flags.string("topic"),
+        flags.number("partitions", 6) as i32,
+        Arc::new(move |payload: Payload| counter.handled(payload.id)),
+    )
+    .await;
+    if tokio::time::timeout(READ_TIMEOUT, progress.wait())
+        .await
+        .is_err()
+    {
+        fail(format!(
+            "read {} of {records} in {READ_TIMEOUT:?}",
+            progress.count()
+        ));
     }
-    for task in &tasks {
-        task.abort();
-    }
-    println!("{}", progress.result_line());
+    tasks.iter().for_each(JoinHandle::abort);
+    progress.result_line()
+}
+
+async fn latency(flags: &Flags) -> String {
+    let bootstrap = flags.string("bootstrap");
+    let topic = flags.string("topic");
+    let partitions = flags.number("partitions", 6) as i32;
+    let records = flags.number("records", 50_000);
+    let rate = flags.number("rate", 10_000).max(1);
+    let client = connect(&bootstrap).await;
+    client
+        .controller_client()
+        .unwrap_or_else(|e| fail(format!("controller client: {e}")))
+        .create_topic(&topic, partitions, 1, 30_000)
+        .await
+        .unwrap_or_else(|e| fail(format!("create topic {topic}: {e}")));
+    let progress = Arc::new(Progress::new(records + 1));
+    let latencies = Arc::new(Latencies::default());
+    let (counter, delays) = (Arc::clone(&progress), Arc::clone(&latencies));
+    let tasks = spawn_fetchers(
+        &client,
+        &topic,
+        partitions,
+        Arc::new(move |payload: Payload| {
+            delays.record_since(payload.ts);
+            counter.handled(payload.id);
+        }),
+    )
+    .await;
+    let producer = PacedProducer::connect(&bootstrap, &topic, partitions)
+        .await
+        .unwrap_or_else(|e| fail(e));
+    producer
+        .measure(&progress, &latencies, records, rate)
+        .await
+        .unwrap_or_else(|e| fail(e));
+    tasks.iter().for_each(JoinHandle::abort);
+    latencies.summary_line().unwrap_or_else(|e| fail(e))
+}
+
+#[tokio::main]
+async fn main() {
+    let mut args = std::env::args().skip(1).peekable();
+    let latency_mode = args.next_if(|a| a == "latency").is_some();
+    let flags = Flags::parse("bench_raw_rskafka", args);
+    let line = if latency_mode {
+        latency(&flags).await
+    } else {
+        throughput(&flags).await
+    };
+    println!("{line}");
 }

@@ -4,8 +4,11 @@
 
 #![allow(dead_code)] // each example uses its own subset
 
+pub mod paced_producer;
+
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
@@ -164,4 +167,38 @@ impl Progress {
 pub fn fail(message: impl std::fmt::Display) -> ! {
     eprintln!("bench: {message}");
     std::process::exit(1)
+}
+
+/// Produce-to-handler delays in µs: the handler's clock minus the producer's stamp (`ts`).
+#[derive(Default)]
+pub struct Latencies(Mutex<Vec<u64>>);
+
+impl Latencies {
+    /// Records the delay of a record stamped at `stamp_us`, as of now.
+    pub fn record_since(&self, stamp_us: u64) {
+        let delay = now_us().saturating_sub(stamp_us);
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).push(delay);
+    }
+
+    /// Forgets what was recorded (the warm-up).
+    pub fn clear(&self) {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).clear();
+    }
+
+    /// The line bench/run.sh parses: `LATENCY records=M p50_us=A p99_us=B max_us=C`.
+    pub fn summary_line(&self) -> Result<String, String> {
+        let mut delays = std::mem::take(&mut *self.0.lock().unwrap_or_else(|e| e.into_inner()));
+        if delays.is_empty() {
+            return Err("no latency was recorded".into());
+        }
+        delays.sort_unstable();
+        let at = |q: f64| delays[((delays.len() - 1) as f64 * q).round() as usize];
+        Ok(format!(
+            "LATENCY records={} p50_us={} p99_us={} max_us={}",
+            delays.len(),
+            at(0.50),
+            at(0.99),
+            delays[delays.len() - 1]
+        ))
+    }
 }
