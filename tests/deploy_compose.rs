@@ -2,7 +2,10 @@
 //! check what `docker compose up` depends on without running it: every advertised listener is
 //! bound and published, every quorum voter is a node with a controller listener on that port, and
 //! the cluster settings match what `deploy/local/kafka.sh --brokers 3` (the cluster CI actually
-//! runs) writes. They need neither a broker nor Docker; only `bash` and `python3` for the script.
+//! runs) writes. The order-service container is checked the same way: its bootstrap servers,
+//! bound from the sample's application.yml with the environment compose gives it, are the
+//! brokers' internal listeners; its port is published; its Dockerfile builds that example.
+//! They need neither a broker nor Docker; only `bash` and `python3` for the script.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
@@ -42,6 +45,9 @@ fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// Services that run an application rather than a Kafka node.
+const APP_SERVICES: [&str; 1] = ["order-service"];
+
 /// One service of the compose file, reduced to what the checks need.
 #[derive(Debug)]
 struct ComposeNode {
@@ -51,6 +57,10 @@ struct ComposeNode {
     /// `host:container` port publications.
     published: Vec<(u16, u16)>,
     env: BTreeMap<String, String>,
+    /// `build.context` and `build.dockerfile`, for services built from this repository.
+    build: Option<(String, String)>,
+    /// Services this one starts after.
+    depends_on: Vec<String>,
 }
 
 impl ComposeNode {
@@ -159,7 +169,22 @@ fn scalar_text(node: &Yaml, what: &str) -> String {
     }
 }
 
+/// The Kafka nodes of the compose file: every service but the applications.
 fn compose_nodes() -> Vec<ComposeNode> {
+    compose_services()
+        .into_iter()
+        .filter(|s| !APP_SERVICES.contains(&s.service.as_str()))
+        .collect()
+}
+
+fn compose_service(name: &str) -> ComposeNode {
+    compose_services()
+        .into_iter()
+        .find(|s| s.service == name)
+        .unwrap_or_else(|| panic!("deploy/docker-compose.yml has no service {name}"))
+}
+
+fn compose_services() -> Vec<ComposeNode> {
     let path = repo_root().join("deploy/docker-compose.yml");
     let text =
         std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
@@ -203,7 +228,37 @@ fn compose_nodes() -> Vec<ComposeNode> {
                         .collect()
                 })
                 .unwrap_or_default();
+            let build = field("build").map(|build| match build.as_str() {
+                Some(context) => (context.to_owned(), "Dockerfile".to_owned()),
+                None => (
+                    build
+                        .as_mapping_get("context")
+                        .map(|c| scalar_text(c, "build.context"))
+                        .unwrap_or_else(|| ".".to_owned()),
+                    build
+                        .as_mapping_get("dockerfile")
+                        .map(|d| scalar_text(d, "build.dockerfile"))
+                        .unwrap_or_else(|| "Dockerfile".to_owned()),
+                ),
+            });
+            let depends_on = match field("depends_on") {
+                None => Vec::new(),
+                Some(list) => match list.as_vec() {
+                    Some(names) => names
+                        .iter()
+                        .map(|n| scalar_text(n, "depends_on entry"))
+                        .collect(),
+                    None => list
+                        .as_mapping()
+                        .unwrap_or_else(|| panic!("{service_name}: depends_on is a list or a map"))
+                        .keys()
+                        .map(|n| scalar_text(n, "depends_on entry"))
+                        .collect(),
+                },
+            };
             ComposeNode {
+                build,
+                depends_on,
                 hostname: field("hostname")
                     .map(|h| scalar_text(h, "hostname"))
                     .unwrap_or_else(|| service_name.clone()),
@@ -504,4 +559,255 @@ fn local_script_refuses_cluster_sizes_other_than_one_or_three() {
             "--brokers {bad}: unhelpful error {stderr:?}"
         );
     }
+}
+
+#[test]
+fn compose_holds_the_three_kafka_nodes_and_the_order_service() {
+    let names: BTreeSet<String> = compose_services().into_iter().map(|s| s.service).collect();
+    let expected: BTreeSet<String> = ["kafka-1", "kafka-2", "kafka-3", "order-service"]
+        .map(String::from)
+        .into();
+    assert_eq!(names, expected);
+}
+
+/// The sample's application.yml bound exactly as the container binds it: with the environment
+/// compose gives the order-service container and nothing from this machine.
+fn order_service_properties() -> kafka_listener::config::KafkaProperties {
+    let service = compose_service("order-service");
+    kafka_listener::config::ConfigLoader::new()
+        .env(service.env.clone())
+        .load_yaml_file(repo_root().join("examples/order_service/application.yml"))
+        .expect("the sample's application.yml binds with the container's environment")
+}
+
+#[test]
+fn order_service_container_bootstraps_from_every_brokers_internal_listener() {
+    let nodes = compose_nodes();
+    let properties = order_service_properties();
+    let clients = [
+        ("consumer", properties.consumer_connection()),
+        ("producer", properties.producer_connection()),
+        ("admin", properties.admin_connection()),
+    ];
+    for (client, connection) in clients {
+        let mut reached = BTreeSet::new();
+        for server in connection.bootstrap_servers() {
+            let (host, port) = server
+                .rsplit_once(':')
+                .unwrap_or_else(|| panic!("{client}: bootstrap server {server:?} has no port"));
+            let port: u16 = port
+                .parse()
+                .unwrap_or_else(|e| panic!("{client}: {server:?}: port: {e}"));
+            let node = nodes
+                .iter()
+                .find(|n| n.hostname == host || n.service == host)
+                .unwrap_or_else(|| {
+                    panic!(
+                        "{client}: {server} names no Kafka service; inside the compose network \
+                         the brokers are {:?}",
+                        nodes.iter().map(|n| &n.hostname).collect::<Vec<_>>()
+                    )
+                });
+            let advertised = node
+                .advertised_listeners()
+                .into_iter()
+                .find(|l| l.host == host && l.port == port)
+                .unwrap_or_else(|| {
+                    panic!(
+                        "{client}: {server} is not a listener {} advertises ({})",
+                        node.service,
+                        node.env("KAFKA_ADVERTISED_LISTENERS")
+                    )
+                });
+            assert_eq!(
+                node.listener(&advertised.name).port,
+                port,
+                "{client}: {server} is advertised but {} binds {} elsewhere",
+                node.service,
+                advertised.name
+            );
+            assert!(
+                reached.insert(node.node_id()),
+                "{client}: broker {} listed twice",
+                node.service
+            );
+        }
+        assert_eq!(
+            reached,
+            nodes.iter().map(ComposeNode::node_id).collect(),
+            "{client}: bootstrap lists every broker, so it bootstraps with any one of them down"
+        );
+    }
+}
+
+#[test]
+fn order_service_container_listens_on_its_published_port_after_the_brokers_start() {
+    let service = compose_service("order-service");
+    let properties = order_service_properties();
+    let port: u16 = properties
+        .get("server.port")
+        .unwrap()
+        .expect("server.port is set")
+        .parse()
+        .expect("server.port is a number");
+    let address = properties
+        .get("server.address")
+        .unwrap()
+        .expect("server.address is set");
+    assert_eq!(
+        address, "0.0.0.0",
+        "inside a container the API must listen on all interfaces to be reachable through the \
+         published port"
+    );
+    assert_eq!(
+        service.published,
+        vec![(port, port)],
+        "the API's port {port} is published 1:1"
+    );
+    let kafka_services: BTreeSet<String> = compose_nodes().into_iter().map(|n| n.service).collect();
+    assert_eq!(
+        service.depends_on.iter().cloned().collect::<BTreeSet<_>>(),
+        kafka_services,
+        "order-service starts after every broker"
+    );
+}
+
+/// `[[example]]` names in the root Cargo.toml, with their paths.
+fn cargo_examples() -> BTreeMap<String, String> {
+    let manifest = std::fs::read_to_string(repo_root().join("Cargo.toml")).unwrap();
+    let mut examples = BTreeMap::new();
+    let mut in_example = false;
+    let mut name = None;
+    for line in manifest.lines().map(str::trim) {
+        if line.starts_with('[') {
+            in_example = line == "[[example]]";
+            name = None;
+            continue;
+        }
+        let Some((key, value)) = line.split_once('=') else {
+            continue;
+        };
+        let value = value.trim().trim_matches('"').to_owned();
+        match key.trim() {
+            "name" if in_example => name = Some(value),
+            "path" if in_example => {
+                let name = name
+                    .clone()
+                    .expect("an [[example]] names itself before its path");
+                examples.insert(name, value);
+            }
+            _ => {}
+        }
+    }
+    examples
+}
+
+#[test]
+fn order_service_image_builds_the_example_in_release_and_runs_it_as_non_root() {
+    let service = compose_service("order-service");
+    let (context, dockerfile) = service
+        .build
+        .clone()
+        .expect("order-service is built from this repository");
+    let context = repo_root()
+        .join("deploy")
+        .join(&context)
+        .canonicalize()
+        .unwrap_or_else(|e| panic!("build context {context}: {e}"));
+    assert_eq!(
+        context,
+        repo_root().canonicalize().unwrap(),
+        "the build context is the repository root, which holds the workspace"
+    );
+    let dockerfile_path = context.join(&dockerfile);
+    let text = std::fs::read_to_string(&dockerfile_path)
+        .unwrap_or_else(|e| panic!("{}: {e}", dockerfile_path.display()));
+    let instructions: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .collect();
+
+    let stages: Vec<&str> = instructions
+        .iter()
+        .filter(|l| l.starts_with("FROM "))
+        .copied()
+        .collect();
+    assert!(stages.len() >= 2, "a multi-stage build: {stages:?}");
+    let build_stage = stages[0]
+        .split_once(" AS ")
+        .map(|(_, name)| name.trim())
+        .expect("the first stage is named (FROM … AS build)");
+
+    // The build stage compiles an example this workspace really has, in release mode.
+    let build = text
+        .split("FROM ")
+        .nth(1)
+        .expect("a build stage")
+        .replace("\\\n", " ");
+    let cargo_build = build
+        .lines()
+        .find(|l| l.contains("cargo build"))
+        .expect("the build stage runs cargo build");
+    assert!(cargo_build.contains("--release"), "{cargo_build}");
+    assert!(cargo_build.contains("--locked"), "{cargo_build}");
+    let example = cargo_build
+        .split_whitespace()
+        .skip_while(|w| *w != "--example")
+        .nth(1)
+        .expect("cargo build --example NAME");
+    let examples = cargo_examples();
+    let path = examples
+        .get(example)
+        .unwrap_or_else(|| panic!("Cargo.toml has no [[example]] {example}: {examples:?}"));
+    assert!(
+        repo_root().join(path).is_file(),
+        "example {example}: {path}"
+    );
+    assert!(
+        build.contains(&format!("target/release/examples/{example}")),
+        "the build stage copies out the release binary of {example}"
+    );
+
+    // The runtime stage: the binary from the build stage, its configuration, a non-root user.
+    let runtime: Vec<&str> = instructions
+        .iter()
+        .skip_while(|l| **l != *stages.last().unwrap())
+        .copied()
+        .collect();
+    assert!(
+        runtime
+            .iter()
+            .any(|l| l.starts_with(&format!("COPY --from={build_stage} "))),
+        "the runtime stage copies the binary from stage {build_stage}"
+    );
+    let user = runtime
+        .iter()
+        .rev()
+        .find_map(|l| l.strip_prefix("USER "))
+        .expect("the runtime stage sets USER");
+    let uid = user.split(':').next().unwrap().trim();
+    assert!(
+        uid != "root" && uid != "0",
+        "the service must not run as root (USER {user})"
+    );
+    let config_copy = runtime
+        .iter()
+        .find(|l| l.starts_with("COPY examples/order_service/application.yml "))
+        .expect("the image carries the sample's application.yml");
+    let config_in_image = config_copy.split_whitespace().last().unwrap();
+    assert!(
+        runtime
+            .iter()
+            .any(|l| l.contains(&format!("ORDER_SERVICE_CONFIG={config_in_image}"))),
+        "ORDER_SERVICE_CONFIG points at {config_in_image}, where the file is copied"
+    );
+    let ignore = std::fs::read_to_string(format!("{}.dockerignore", dockerfile_path.display()))
+        .expect("the Dockerfile has its own .dockerignore");
+    assert!(
+        ignore
+            .lines()
+            .any(|l| l.trim().trim_end_matches('/').ends_with("target")),
+        "build output stays out of the build context"
+    );
 }

@@ -26,6 +26,8 @@ const ATTRIBUTES: &[&str] = &[
     "client_id_prefix",
     "ack_mode",
     "properties",
+    "parallelism",
+    "ordering",
 ];
 
 /// A setting written as a literal or as a `${…}` placeholder resolved by the runtime.
@@ -55,6 +57,10 @@ pub(crate) struct ListenerArgs {
     pub client_id_prefix: Option<LitStr>,
     pub ack_mode: Option<LitStr>,
     pub properties: Vec<(String, String)>,
+    /// Records of one partition handled at once, and the span of its value.
+    pub parallelism: Option<(Setting<u32>, Span)>,
+    /// `key`, `partition` or `unordered` (or a placeholder).
+    pub ordering: Option<LitStr>,
     /// Where `properties(...)` was written.
     pub properties_span: Option<Span>,
     /// Which attribute names were given, to reject duplicates.
@@ -192,6 +198,8 @@ impl ListenerArgs {
             "client_id_prefix" => self.client_id_prefix = Some(string(&value)?),
             "ack_mode" => self.ack_mode = Some(string(&value)?),
             "concurrency" => self.concurrency = Some((concurrency(&value)?, value.span())),
+            "parallelism" => self.parallelism = Some((concurrency(&value)?, value.span())),
+            "ordering" => self.ordering = Some(ordering(&value)?),
             "auto_startup" => self.auto_startup = Some(boolean(&value)?),
             "batch" => match literal(&value) {
                 Some(Lit::Bool(b)) => self.batch = b.value,
@@ -282,6 +290,25 @@ fn concurrency(expr: &Expr) -> syn::Result<Setting<u32>> {
             "expected a number or a `\"${…}\"` placeholder",
         )),
     }
+}
+
+/// The orderings `ordering = "…"` accepts (checked again at run time for placeholders).
+const ORDERINGS: &[&str] = &["key", "partition", "unordered"];
+
+fn ordering(expr: &Expr) -> syn::Result<LitStr> {
+    let written = string(expr)?;
+    let value = written.value();
+    if value.contains("${") || ORDERINGS.contains(&value.trim().to_ascii_lowercase().as_str()) {
+        return Ok(written);
+    }
+    Err(syn::Error::new(
+        written.span(),
+        format!(
+            "unknown ordering `{value}`: expected one of {}{}",
+            ORDERINGS.join(", "),
+            did_you_mean(&value, ORDERINGS)
+        ),
+    ))
 }
 
 fn boolean(expr: &Expr) -> syn::Result<Setting<bool>> {

@@ -58,6 +58,8 @@ pub(crate) fn generate(args: &ListenerArgs, handler: &Handler, function: &ItemFn
     let ack_mode = optional(args.ack_mode.as_ref());
     let properties = args.properties.iter().map(|(k, v)| quote!((#k, #v)));
     let takes_acknowledgment = handler.acknowledgment.is_some();
+    let parallelism = setting(args.parallelism.as_ref().map(|(s, _)| s), &private);
+    let ordering = optional(args.ordering.as_ref());
     quote! {
         #function
 
@@ -86,6 +88,8 @@ pub(crate) fn generate(args: &ListenerArgs, handler: &Handler, function: &ItemFn
                     ack_mode: #ack_mode,
                     properties: &[#(#properties),*],
                     takes_acknowledgment: #takes_acknowledgment,
+                    parallelism: #parallelism,
+                    ordering: #ordering,
                     handler: #private::ListenerHandler::#kind(__kafka_listener_adapter),
                 }
             }

@@ -47,6 +47,8 @@ mod suggest;
 /// | `client_id_prefix` | prefix of the consumers' `client.id` | `clientIdPrefix` |
 /// | `ack_mode` | one of RECORD, BATCH, TIME, COUNT, COUNT_TIME, MANUAL, MANUAL_IMMEDIATE | container `ackMode` |
 /// | `properties` | `("max.poll.records" = "10", …)` | `properties` |
+/// | `parallelism` | `64` or `"${…}"`: records of one partition handled at once (default 1) | — (Confluent Parallel Consumer's `maxConcurrency`) |
+/// | `ordering` | `"key"` (default), `"partition"` or `"unordered"`: which records may overtake which | — (Parallel Consumer's `ordering`) |
 ///
 /// String values may hold `${placeholder}`s; the spec keeps them raw and the runtime resolves
 /// them from the configuration at start.

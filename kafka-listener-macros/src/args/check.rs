@@ -102,6 +102,12 @@ pub(super) fn check(args: &ListenerArgs) -> syn::Result<()> {
             "`concurrency = 0` would start no consumer: use 1 or more",
         ));
     }
+    if let Some((Setting::Literal(0), span)) = &args.parallelism {
+        errors.push(syn::Error::new(
+            *span,
+            "`parallelism = 0` would handle no record: use 1 (sequential) or more",
+        ));
+    }
     for (i, (key, _)) in args.properties.iter().enumerate() {
         if args.properties[..i].iter().any(|(k, _)| k == key) {
             errors.push(syn::Error::new(

@@ -1,5 +1,6 @@
 //! Start-up: select and validate listeners, prepare topics, start each listener's consumers.
 
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -8,15 +9,20 @@ use tokio_util::sync::CancellationToken;
 use super::running::{ListenerRuntime, RunningApp};
 use super::topics::{create_topics, missing_topics};
 use super::App;
+use crate::client::ConnectionConfig;
 use crate::config::{AckMode, AutoOffsetReset, KafkaProperties};
 use crate::container::{
-    ack_mode_policy, fetch_settings_for, record_dispatch, run_member, worker_settings_for,
-    MemberEnvironment, MemberSettings,
+    ack_mode_policy, batch_dispatch, fetch_settings_for, record_dispatch, run_member,
+    worker_settings_for, AckEvents, ContainerEvent, DispatchOrdering, ListenerDispatch,
+    MemberEnvironment, MemberSettings, Parallelism,
 };
+use crate::error::{DeliveryFailure, ErrorHandler};
 use crate::extract::ListenerInfo;
 use crate::group::{self, GroupConfig, GroupMember};
+use crate::record::ConsumerRecord;
 use crate::registry::{
-    self, canonical_ack_mode, ListenerDefaults, ListenerHandler, ListenerSpec, SpecValue,
+    self, canonical_ack_mode, HandlerFuture, ListenerDefaults, ListenerHandler, ListenerSpec,
+    SpecValue,
 };
 use crate::result::{Error, Result};
 
@@ -64,52 +70,41 @@ pub(super) async fn start(app: App) -> Result<RunningApp> {
             return Err(Error::MissingTopics { topics: missing });
         }
     }
+    let context = StartContext {
+        connection,
+        poll_timeout: properties.listener.poll_timeout,
+        error_handler,
+        data_plane,
+        shutdown: shutdown.clone(),
+        events: events.clone(),
+    };
     let mut runtimes = Vec::new();
     for (spec, plan) in plans {
-        let ListenerHandler::Record(handler) = spec.handler else {
-            return Err(Error::Unsupported {
-                listener: spec.location(),
-                feature: "a batch listener",
-            });
+        let listener = ListenerInfo::new(spec.id(), Some(plan.group.group_id.as_str()));
+        let runtime = match spec.handler {
+            ListenerHandler::Record(handler) => {
+                let dispatch = record_dispatch(handler, listener, state.clone());
+                context
+                    .start_members(spec, &plan, ListenerDispatch::Records(dispatch))
+                    .await
+            }
+            ListenerHandler::Batch(handler) => {
+                let dispatch = batch_dispatch(handler, listener, state.clone());
+                context
+                    .start_members(
+                        spec,
+                        &plan,
+                        ListenerDispatch::<RecordFn, _>::Batches(dispatch),
+                    )
+                    .await
+            }
         };
-        let dispatch = record_dispatch(
-            handler,
-            ListenerInfo::new(spec.id(), Some(plan.group.group_id.as_str())),
-            state.clone(),
-        );
-        let mut runtime = ListenerRuntime::new(spec.id());
-        for n in 0..plan.concurrency {
-            let member_connection = connection
-                .clone()
-                .client_id(format!("{}-{n}", plan.client_id_prefix));
-            let member = GroupMember::new(member_connection, plan.group.clone());
-            let (control_tx, control_rx) = tokio::sync::oneshot::channel();
-            let task = tokio::spawn(run_member(
-                member,
-                plan.topics.clone(),
-                MemberSettings {
-                    listener_id: spec.id().into(),
-                    worker: plan.worker,
-                    fetch: plan.fetch,
-                    poll_timeout: properties.listener.poll_timeout,
-                    error_handler: error_handler.clone(),
-                    max_poll_interval: plan.group.max_poll_interval,
-                },
-                dispatch.clone(),
-                MemberEnvironment {
-                    data_plane: Arc::clone(&data_plane),
-                    shutdown: shutdown.clone(),
-                    events: events.clone(),
-                },
-                control_tx,
-            ));
-            runtime.add_member(task, control_rx.await.ok());
-        }
         tracing::info!(
             listener = spec.id(),
             group = %plan.group.group_id,
             topics = ?plan.topics,
             concurrency = plan.concurrency,
+            batch = spec.is_batch(),
             "listener started"
         );
         runtimes.push(runtime);
@@ -121,6 +116,65 @@ pub(super) async fn start(app: App) -> Result<RunningApp> {
         runtimes,
         shutdown_timeout,
     ))
+}
+
+/// The record dispatch type a batch listener's [`ListenerDispatch`] names but never holds.
+type RecordFn = fn(ConsumerRecord, AckEvents) -> HandlerFuture;
+
+/// What every listener's members are started with.
+struct StartContext {
+    connection: ConnectionConfig,
+    poll_timeout: Duration,
+    error_handler: ErrorHandler,
+    data_plane: Arc<rskafka::client::Client>,
+    shutdown: CancellationToken,
+    events: tokio::sync::broadcast::Sender<ContainerEvent>,
+}
+
+impl StartContext {
+    /// Starts `plan.concurrency` group members of one listener.
+    async fn start_members<D, Fut, F>(
+        &self,
+        spec: &ListenerSpec,
+        plan: &ListenerPlan,
+        dispatch: ListenerDispatch<D, F>,
+    ) -> ListenerRuntime
+    where
+        D: Fn(ConsumerRecord, AckEvents) -> Fut + Clone + Send + Sync + 'static,
+        Fut: Future<Output = Result<(), F>> + Send + 'static,
+        F: DeliveryFailure,
+    {
+        let mut runtime = ListenerRuntime::new(spec.id());
+        for n in 0..plan.concurrency {
+            let member_connection = self
+                .connection
+                .clone()
+                .client_id(format!("{}-{n}", plan.client_id_prefix));
+            let member = GroupMember::new(member_connection, plan.group.clone());
+            let (control_tx, control_rx) = tokio::sync::oneshot::channel();
+            let task = tokio::spawn(run_member(
+                member,
+                plan.topics.clone(),
+                MemberSettings {
+                    listener_id: spec.id().into(),
+                    worker: plan.worker,
+                    fetch: plan.fetch,
+                    poll_timeout: self.poll_timeout,
+                    error_handler: self.error_handler.clone(),
+                    max_poll_interval: plan.group.max_poll_interval,
+                },
+                dispatch.clone(),
+                MemberEnvironment {
+                    data_plane: Arc::clone(&self.data_plane),
+                    shutdown: self.shutdown.clone(),
+                    events: self.events.clone(),
+                },
+                control_tx,
+            ));
+            runtime.add_member(task, control_rx.await.ok());
+        }
+        runtime
+    }
 }
 
 /// The listeners to run: the named ones, or every registered one with `auto_startup`.
@@ -188,26 +242,37 @@ impl ListenerPlan {
             .map(|g| properties.resolve_placeholders(g))
             .transpose()?
             .expect("validated: a group-managed listener has a group id");
-        let concurrency = match spec.concurrency {
-            Some(SpecValue::Literal(n)) => n,
+        let positive = |setting: &'static str, value: Option<SpecValue<u32>>| match value {
+            Some(SpecValue::Literal(n)) => Ok(Some(n.max(1))),
             Some(SpecValue::Placeholder(text)) => {
                 let value = properties.resolve_placeholders(text)?;
-                value
-                    .trim()
-                    .parse::<u32>()
-                    .ok()
-                    .filter(|&n| n > 0)
-                    .ok_or_else(|| {
-                        invalid(
-                            "concurrency",
-                            value,
-                            "expected a positive whole number".into(),
-                        )
-                    })?
+                match value.trim().parse::<u32>().ok().filter(|&n| n > 0) {
+                    Some(n) => Ok(Some(n)),
+                    None => Err(invalid(
+                        setting,
+                        value,
+                        "expected a positive whole number".into(),
+                    )),
+                }
             }
-            None => properties.listener.concurrency.unwrap_or(1),
-        }
-        .max(1);
+            None => Ok(None),
+        };
+        let concurrency = positive("concurrency", spec.concurrency)?
+            .or(properties.listener.concurrency)
+            .unwrap_or(1)
+            .max(1);
+        let max_in_flight = positive("parallelism", spec.parallelism)?
+            .or(properties.parallelism.max_in_flight)
+            .unwrap_or(1);
+        let ordering = match spec.ordering {
+            Some(written) => {
+                let resolved = properties.resolve_placeholders(written)?;
+                resolved
+                    .parse::<DispatchOrdering>()
+                    .map_err(|reason| invalid("ordering", resolved.clone(), reason))?
+            }
+            None => properties.parallelism.ordering.unwrap_or_default(),
+        };
         let ack_mode = match spec.ack_mode {
             Some(written) => {
                 let resolved = properties.resolve_placeholders(written)?;
@@ -228,6 +293,7 @@ impl ListenerPlan {
         };
         let mut worker =
             worker_settings_for(&properties.listener, &properties.consumer, drain_timeout);
+        worker.parallelism = Parallelism::new(max_in_flight as usize, ordering);
         if spec.ack_mode.is_some() && !properties.consumer.auto_commit() {
             worker.commit_policy = ack_mode_policy(
                 ack_mode,

@@ -8,10 +8,11 @@ use super::codec::{self, Deserializer, Serializer};
 use super::error::ConfigError;
 use super::model::{
     AckMode, AdminProperties, Assignor, AutoOffsetReset, ConsumerProperties, GroupSettings,
-    IsolationLevel, ListenerProperties, ListenerType, ProducerProperties, RetryTopicProperties,
-    SecurityProtocol, TemplateProperties,
+    IsolationLevel, ListenerProperties, ListenerType, ParallelismProperties, ProducerProperties,
+    RetryTopicProperties, SecurityProtocol, TemplateProperties,
 };
 use super::origin::Origin;
+use crate::container::DispatchOrdering;
 
 const ROOT: &str = "spring.kafka";
 
@@ -448,4 +449,29 @@ pub(crate) fn check_manual_ack(
         }),
         _ => Ok(()),
     }
+}
+
+/// The root of this crate's own keys.
+pub(crate) const EXTENSION_ROOT: &str = "kafka-listener";
+
+const ORDERINGS: &[(&str, DispatchOrdering)] = &[
+    ("key", DispatchOrdering::Key),
+    ("partition", DispatchOrdering::Partition),
+    ("unordered", DispatchOrdering::Unordered),
+];
+
+/// `kafka-listener.parallelism.*`.
+pub(crate) fn parallelism(binder: &mut Binder<'_>) -> Result<ParallelismProperties, ConfigError> {
+    Ok(ParallelismProperties {
+        max_in_flight: binder
+            .parsed(
+                &format!("{EXTENSION_ROOT}.parallelism.max-in-flight"),
+                "a whole number of at least 1",
+                |s| s.parse::<u32>().ok().filter(|n| *n >= 1),
+            )?
+            .map(|l| l.value),
+        ordering: binder
+            .choice(&format!("{EXTENSION_ROOT}.parallelism.ordering"), ORDERINGS)?
+            .map(|l| l.value),
+    })
 }

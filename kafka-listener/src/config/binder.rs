@@ -184,9 +184,9 @@ impl<'a> Binder<'a> {
             .push(format!("{}.", uniform_key(prefix)));
     }
 
-    /// Every key under `root` written in a file, or set through a `SPRING_KAFKA_*` variable,
-    /// that nobody bound: a typo or a key we do not support. Each is logged with a suggestion.
-    pub fn unknown_keys(&self, root: &str) -> Vec<ConfigWarning> {
+    /// Every key under `root` written in a file that nobody bound (the `SPRING_KAFKA_*`
+    /// variables are checked by [`unknown_keys`](Self::unknown_keys)).
+    pub fn unknown_file_keys(&self, root: &str) -> Vec<ConfigWarning> {
         let mut warnings = Vec::new();
         let mut seen = BTreeSet::new();
         for (key, origin) in self.environment.file_keys_under(root) {
@@ -196,6 +196,13 @@ impl<'a> Binder<'a> {
             }
             warnings.push(self.warning(key, origin));
         }
+        warnings
+    }
+
+    /// Every key under `root` written in a file, or set through a `SPRING_KAFKA_*` variable,
+    /// that nobody bound: a typo or a key we do not support. Each is logged with a suggestion.
+    pub fn unknown_keys(&self, root: &str) -> Vec<ConfigWarning> {
+        let mut warnings = self.unknown_file_keys(root);
         for name in self.environment.env().kafka_override_names() {
             // `…_SERVERS_0` belongs to the list key `…servers`.
             let unindexed =

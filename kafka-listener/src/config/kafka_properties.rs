@@ -11,8 +11,8 @@ use super::environment::Environment;
 use super::error::ConfigError;
 use super::loader::ConfigLoader;
 use super::model::{
-    AdminProperties, ConsumerProperties, ListenerProperties, ProducerProperties,
-    RetryTopicProperties, SecurityProtocol, TemplateProperties,
+    AdminProperties, ConsumerProperties, ListenerProperties, ParallelismProperties,
+    ProducerProperties, RetryTopicProperties, SecurityProtocol, TemplateProperties,
 };
 use super::origin::Origin;
 use super::warning::ConfigWarning;
@@ -68,6 +68,8 @@ pub struct KafkaProperties {
     pub template: TemplateProperties,
     /// `retry.topic.*`.
     pub retry_topic: RetryTopicProperties,
+    /// `kafka-listener.parallelism.*` (this crate's own keys).
+    pub parallelism: ParallelismProperties,
     warnings: Vec<ConfigWarning>,
     environment: Arc<Environment>,
 }
@@ -122,7 +124,9 @@ impl KafkaProperties {
         bind::check_manual_ack(&mut binder, &listener, ack_mode_origin)?;
         let retry_topic = bind::retry_topic(&mut binder)?;
         let template = bind::template(&mut binder)?;
-        let warnings = binder.unknown_keys("spring.kafka");
+        let parallelism = bind::parallelism(&mut binder)?;
+        let mut warnings = binder.unknown_keys("spring.kafka");
+        warnings.extend(binder.unknown_file_keys(bind::EXTENSION_ROOT));
         Ok(Self {
             bootstrap_servers,
             client_id,
@@ -137,6 +141,7 @@ impl KafkaProperties {
             listener,
             template,
             retry_topic,
+            parallelism,
             warnings,
             environment: Arc::new(environment),
         })

@@ -47,8 +47,8 @@ pub use kafka_properties::{KafkaProperties, DEFAULT_BOOTSTRAP_SERVERS};
 pub use loader::ConfigLoader;
 pub use model::{
     AckMode, AdminProperties, Assignor, AutoOffsetReset, ConsumerProperties, GroupSettings,
-    IsolationLevel, ListenerProperties, ListenerType, ProducerProperties, RetryTopicProperties,
-    SecurityProtocol, TemplateProperties,
+    IsolationLevel, ListenerProperties, ListenerType, ParallelismProperties, ProducerProperties,
+    RetryTopicProperties, SecurityProtocol, TemplateProperties,
 };
 pub use origin::Origin;
 pub use warning::ConfigWarning;

@@ -360,3 +360,15 @@ pub struct TemplateProperties {
     /// `transaction-id-prefix`.
     pub transaction_id_prefix: Option<String>,
 }
+
+/// `kafka-listener.parallelism.*`: this crate's own keys (Spring has no counterpart) for
+/// key-ordered parallel processing inside a partition, app-wide; a listener's `parallelism` /
+/// `ordering` attributes override them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct ParallelismProperties {
+    /// `max-in-flight`: records of one partition handled at once (default 1: sequential).
+    pub max_in_flight: Option<u32>,
+    /// `ordering`: `key` (default), `partition` or `unordered`.
+    pub ordering: Option<crate::container::DispatchOrdering>,
+}

@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use super::commit_policy::CommitPolicy;
 use super::fetch::FetchSettings;
+use super::lanes::Parallelism;
 use super::partition_worker::{ResetPolicy, WorkerSettings};
 use crate::config::{AckMode, AutoOffsetReset, ConsumerProperties, ListenerProperties};
 
@@ -69,6 +70,7 @@ pub fn worker_settings_for(
             AutoOffsetReset::Latest => ResetPolicy::Latest,
             AutoOffsetReset::None => ResetPolicy::None,
         },
+        parallelism: Parallelism::default(),
     }
 }
 

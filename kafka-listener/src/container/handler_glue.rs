@@ -5,11 +5,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::ack_events::{AckEvent, AckEvents};
+use super::partition_worker::BatchDispatch;
 use crate::ack::AckSink;
-use crate::error::{DeliveryFailure, FailureDescription};
-use crate::extract::{AppState, ListenerInfo, RecordContext};
+use crate::error::{BatchFailurePoint, BatchListenerFailed, DeliveryFailure, FailureDescription};
+use crate::extract::{AppState, BatchContext, ExtractError, ListenerInfo, RecordContext};
 use crate::record::ConsumerRecord;
-use crate::registry::{HandlerError, HandlerFuture, RecordHandler};
+use crate::registry::{BatchHandler, HandlerError, HandlerFuture, RecordHandler};
 
 impl AckSink for AckEvents {
     fn acknowledge(&self, _topic: &str, _partition: i32, offset: i64) {
@@ -24,6 +25,25 @@ impl AckSink for AckEvents {
 impl DeliveryFailure for HandlerError {
     fn is_retryable(&self) -> bool {
         HandlerError::is_retryable(self)
+    }
+
+    fn failed_batch_record(&self) -> Option<BatchFailurePoint> {
+        match self {
+            HandlerError::Extract {
+                source: ExtractError::InBatch { index, .. },
+                ..
+            } => Some(BatchFailurePoint {
+                index: *index,
+                earlier_records_processed: false,
+            }),
+            HandlerError::Failed { source, .. } => source
+                .downcast_ref::<BatchListenerFailed>()
+                .map(|failed| BatchFailurePoint {
+                    index: failed.index,
+                    earlier_records_processed: true,
+                }),
+            HandlerError::Extract { .. } => None,
+        }
     }
 
     fn describe(&self) -> FailureDescription {
@@ -58,6 +78,21 @@ pub fn record_dispatch(
             .with_state(state.clone());
         handler(ctx)
     }
+}
+
+/// The dispatch function of a batch listener: builds each batch's context and calls the
+/// generated adapter.
+pub fn batch_dispatch(
+    handler: BatchHandler,
+    listener: ListenerInfo,
+    state: AppState,
+) -> BatchDispatch<HandlerError> {
+    Arc::new(move |records, acks| {
+        let ctx = BatchContext::new(records, Arc::new(acks))
+            .with_listener(listener.clone())
+            .with_state(state.clone());
+        handler(ctx)
+    })
 }
 
 #[cfg(test)]

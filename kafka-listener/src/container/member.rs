@@ -21,7 +21,7 @@ use super::ack_events::AckEvents;
 use super::events::ContainerEvent;
 use super::fetch::{FetchSettings, PartitionFetcher};
 use super::partition_worker::{
-    spawn_partition_worker, PartitionCommitter, PartitionIdentity, SeekTo, WorkerHandle,
+    spawn_worker, ListenerDispatch, PartitionCommitter, PartitionIdentity, SeekTo, WorkerHandle,
     WorkerSettings,
 };
 use crate::error::{DeliveryFailure, ErrorHandler};
@@ -74,17 +74,17 @@ impl std::fmt::Debug for MemberSettings {
 
 /// The partitions of one member and how to run them. Shared by the member loop and the
 /// rebalance callbacks.
-struct Partitions<D> {
+struct Partitions<D, F> {
     group_id: Arc<str>,
     events: tokio::sync::broadcast::Sender<ContainerEvent>,
     settings: MemberSettings,
     data_plane: Arc<rskafka::client::Client>,
-    dispatch: D,
+    dispatch: ListenerDispatch<D, F>,
     workers: Mutex<HashMap<TopicPartition, WorkerHandle>>,
     paused: Mutex<HashSet<TopicPartition>>,
 }
 
-impl<D, Fut, F> Partitions<D>
+impl<D, Fut, F> Partitions<D, F>
 where
     D: Fn(ConsumerRecord, AckEvents) -> Fut + Clone + Send + Sync + 'static,
     Fut: Future<Output = Result<(), F>> + Send + 'static,
@@ -108,7 +108,7 @@ where
             group_id: Some(Arc::clone(&self.group_id)),
             listener_id: Arc::clone(&self.settings.listener_id),
         };
-        let worker = spawn_partition_worker(
+        let worker = spawn_worker(
             identity,
             position,
             self.settings.worker,
@@ -173,9 +173,9 @@ where
     }
 }
 
-struct Rebalance<D>(Arc<Partitions<D>>);
+struct Rebalance<D, F>(Arc<Partitions<D, F>>);
 
-impl<D, Fut, F> RebalanceListener for Rebalance<D>
+impl<D, Fut, F> RebalanceListener for Rebalance<D, F>
 where
     D: Fn(ConsumerRecord, AckEvents) -> Fut + Clone + Send + Sync + 'static,
     Fut: Future<Output = Result<(), F>> + Send + 'static,
@@ -214,7 +214,7 @@ trait Steer: Send + Sync {
     fn seek(&self, tp: &TopicPartition, target: SeekTo);
 }
 
-impl<D: Send + Sync + 'static> Steer for Partitions<D> {
+impl<D: Send + Sync + 'static, F: 'static> Steer for Partitions<D, F> {
     fn set_paused(&self, tp: &TopicPartition, pause: bool) {
         // Same lock order as `start`: workers, then paused.
         let workers = self.workers.lock().expect("workers lock");
@@ -284,7 +284,7 @@ pub async fn run_member<D, Fut, F>(
     member: GroupMember,
     topics: Vec<String>,
     settings: MemberSettings,
-    dispatch: D,
+    dispatch: ListenerDispatch<D, F>,
     environment: MemberEnvironment,
     control: tokio::sync::oneshot::Sender<MemberControl>,
 ) -> Result<(), GroupError>

@@ -5,8 +5,10 @@ mod ack_events;
 mod commit_policy;
 mod events;
 mod fetch;
+mod fetch_ahead;
 mod from_config;
 mod handler_glue;
+mod lanes;
 mod member;
 mod offset_tracker;
 mod partition_worker;
@@ -19,10 +21,12 @@ pub use events::ContainerEvent;
 pub use from_config::{
     ack_mode_policy, commit_policy_for, fetch_settings_for, worker_settings_for,
 };
-pub use handler_glue::record_dispatch;
+pub use handler_glue::{batch_dispatch, record_dispatch};
+pub use lanes::{DispatchOrdering, Parallelism};
 pub use member::{run_member, MemberControl, MemberEnvironment, MemberSettings};
 pub use offset_tracker::{AckRejected, OffsetTracker};
 pub use partition_worker::{
-    spawn_partition_worker, HandlerClock, PartitionCommitter, PartitionIdentity, RecordSource,
-    ResetPolicy, SeekTo, WorkerHandle, WorkerSettings, WorkerStopped,
+    spawn_partition_worker, spawn_worker, BatchDispatch, HandlerClock, ListenerDispatch,
+    PartitionCommitter, PartitionIdentity, RecordSource, ResetPolicy, SeekTo, WorkerHandle,
+    WorkerSettings, WorkerStopped,
 };

@@ -17,8 +17,10 @@ use tokio::task::JoinHandle;
 use super::ack_events::{AckEvent, AckEventReceiver, AckEvents};
 use super::commit_policy::{CommitPolicy, CommitSchedule};
 use super::fetch::{FetchError, Fetched, PartitionFetcher};
+use super::fetch_ahead::FetchAhead;
+use super::lanes::Parallelism;
 use super::offset_tracker::OffsetTracker;
-use crate::error::{DeliveryFailure, ErrorHandler};
+use crate::error::{DeliveryFailure, ErrorHandler, RecoveryFailed};
 use crate::record::ConsumerRecord;
 
 /// Where records come from: the partition's fetcher, or a test's source.
@@ -106,6 +108,8 @@ pub struct WorkerSettings {
     pub drain_timeout: Duration,
     /// `auto.offset.reset` for an out-of-range position.
     pub reset: ResetPolicy,
+    /// Records of the partition handled at once (one, in offset order, by default).
+    pub parallelism: Parallelism,
 }
 
 impl Default for WorkerSettings {
@@ -116,6 +120,7 @@ impl Default for WorkerSettings {
             idle_between_polls: Duration::ZERO,
             drain_timeout: Duration::from_secs(10),
             reset: ResetPolicy::Latest,
+            parallelism: Parallelism::default(),
         }
     }
 }
@@ -214,7 +219,35 @@ pub struct PartitionIdentity {
     pub listener_id: Arc<str>,
 }
 
-/// Starts the worker for one assignment of one partition at `position`.
+/// A batch listener's dispatch: one poll's records of the partition in, the outcome out.
+pub type BatchDispatch<F> = Arc<
+    dyn Fn(
+            Vec<ConsumerRecord>,
+            AckEvents,
+        ) -> futures_util::future::BoxFuture<'static, Result<(), F>>
+        + Send
+        + Sync,
+>;
+
+/// How a listener's records reach its handler: one at a time (`D`), or a batch per poll.
+pub enum ListenerDispatch<D, F> {
+    /// A record listener's dispatch.
+    Records(D),
+    /// A batch listener's dispatch (`batch = true`).
+    Batches(BatchDispatch<F>),
+}
+
+impl<D: Clone, F> Clone for ListenerDispatch<D, F> {
+    fn clone(&self) -> Self {
+        match self {
+            Self::Records(dispatch) => Self::Records(dispatch.clone()),
+            Self::Batches(dispatch) => Self::Batches(Arc::clone(dispatch)),
+        }
+    }
+}
+
+/// Starts the worker for one assignment of one partition at `position`, handing records one
+/// at a time to `dispatch`.
 pub fn spawn_partition_worker<S, C, D, Fut, F>(
     identity: PartitionIdentity,
     position: i64,
@@ -231,9 +264,55 @@ where
     Fut: Future<Output = Result<(), F>> + Send + 'static,
     F: DeliveryFailure,
 {
+    spawn_worker(
+        identity,
+        position,
+        settings,
+        source,
+        committer,
+        error_handler,
+        ListenerDispatch::Records(dispatch),
+    )
+}
+
+/// Starts the worker for one assignment of one partition at `position`, with a record or a
+/// batch dispatch.
+pub fn spawn_worker<S, C, D, Fut, F>(
+    identity: PartitionIdentity,
+    position: i64,
+    settings: WorkerSettings,
+    source: S,
+    committer: Arc<C>,
+    error_handler: ErrorHandler,
+    dispatch: ListenerDispatch<D, F>,
+) -> WorkerHandle
+where
+    S: RecordSource,
+    C: PartitionCommitter,
+    D: Fn(ConsumerRecord, AckEvents) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<(), F>> + Send + 'static,
+    F: DeliveryFailure,
+{
     let (control, control_rx) = mpsc::unbounded_channel();
     let (ack_sender, acks) = AckEvents::channel();
     let clock = HandlerClock::default();
+    let dispatch = match dispatch {
+        ListenerDispatch::Records(dispatch) => ListenerDispatch::Records(Arc::new(dispatch)),
+        ListenerDispatch::Batches(dispatch) => ListenerDispatch::Batches(dispatch),
+    };
+    let parallel = match &dispatch {
+        ListenerDispatch::Records(dispatch) if settings.parallelism.is_parallel() => {
+            Some(ParallelDispatch::new(
+                settings.parallelism,
+                Arc::clone(dispatch),
+                ack_sender.clone(),
+                error_handler.clone(),
+                identity.clone(),
+            ))
+        }
+        _ => None,
+    };
+    let fetch = FetchAhead::spawn(source, Arc::clone(&identity.topic), identity.partition);
     let worker = Worker {
         clock: clock.clone(),
         schedule: CommitSchedule::new(settings.commit_policy, Instant::now()),
@@ -241,10 +320,11 @@ where
         identity,
         position,
         settings,
-        source,
+        fetch,
         committer,
         error_handler,
         dispatch,
+        parallel,
         control: control_rx,
         acks,
         ack_sender,
@@ -260,17 +340,20 @@ where
     }
 }
 
-struct Worker<S, C, D> {
+struct Worker<C, D, F> {
     clock: HandlerClock,
     identity: PartitionIdentity,
     position: i64,
     settings: WorkerSettings,
     schedule: CommitSchedule,
     tracker: OffsetTracker,
-    source: S,
+    /// The record source, on its own task.
+    fetch: FetchAhead,
     committer: Arc<C>,
     error_handler: ErrorHandler,
-    dispatch: D,
+    dispatch: ListenerDispatch<Arc<D>, F>,
+    /// Set in parallel mode (`parallelism.max_in_flight > 1`).
+    parallel: Option<ParallelDispatch<D>>,
     control: mpsc::UnboundedReceiver<Control>,
     acks: AckEventReceiver,
     ack_sender: AckEvents,
@@ -291,9 +374,8 @@ enum Delivery {
     Stopping { drain_timed_out: bool },
 }
 
-impl<S, C, D, Fut, F> Worker<S, C, D>
+impl<C, D, Fut, F> Worker<C, D, F>
 where
-    S: RecordSource,
     C: PartitionCommitter,
     D: Fn(ConsumerRecord, AckEvents) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Result<(), F>> + Send + 'static,
@@ -304,43 +386,35 @@ where
             if self.stop.is_some() {
                 break false;
             }
-            if self.paused {
-                match self.control.recv().await {
-                    Some(control) => self.on_control(control).await,
-                    None => break false,
-                }
-                continue;
+            let may_fetch = !self.paused && self.parallel_has_room();
+            if may_fetch {
+                self.fetch.want(self.position);
             }
-            let fetched = tokio::select! {
-                control = self.control.recv() => {
-                    match control {
-                        Some(control) => self.on_control(control).await,
-                        None => self.stop_requested_by_drop(),
+            let parallel = self.parallel.as_mut();
+            tokio::select! {
+                control = self.control.recv() => match control {
+                    Some(control) => self.on_control(control).await,
+                    None => self.stop_requested_by_drop(),
+                },
+                Some(event) = self.acks.recv() => self.on_ack(event).await,
+                completed = next_completed(parallel) => self.on_completed(completed).await,
+                fetched = self.fetch.answer(), if may_fetch => match fetched {
+                    Ok(fetched) => {
+                        if let Some(drain_timed_out) = self.process(fetched.records).await {
+                            break drain_timed_out;
+                        }
                     }
-                    continue;
-                }
-                Some(event) = self.acks.recv() => {
-                    self.on_ack(event).await;
-                    continue;
-                }
-                fetched = self.source.fetch(self.position) => fetched,
-            };
-            match fetched {
-                Ok(fetched) => {
-                    if let Some(drain_timed_out) = self.process(fetched.records).await {
-                        break drain_timed_out;
+                    Err(FetchError::OffsetOutOfRange { offset, .. }) => self.reset(offset).await,
+                    Err(error) => {
+                        tracing::warn!(
+                            topic = %self.identity.topic,
+                            partition = self.identity.partition,
+                            %error,
+                            "fetch failed; retrying"
+                        );
+                        self.interruptible_sleep(Duration::from_millis(500)).await;
                     }
-                }
-                Err(FetchError::OffsetOutOfRange { offset, .. }) => self.reset(offset).await,
-                Err(error) => {
-                    tracing::warn!(
-                        topic = %self.identity.topic,
-                        partition = self.identity.partition,
-                        %error,
-                        "fetch failed; retrying"
-                    );
-                    self.interruptible_sleep(Duration::from_millis(500)).await;
-                }
+                },
             }
         };
         self.finish(drain_timed_out).await;
@@ -348,55 +422,66 @@ where
 
     /// Delivers one fetch's records, `max_poll_records` per poll. `Some` when stopping.
     async fn process(&mut self, records: Vec<ConsumerRecord>) -> Option<bool> {
+        if let Some(last) = records.last() {
+            // Fetch ahead: the next records travel while these are handled.
+            self.fetch.want(last.offset + 1);
+        }
+        let dispatch = match &self.dispatch {
+            ListenerDispatch::Batches(dispatch) => {
+                let dispatch = Arc::clone(dispatch);
+                return self.process_batches(&dispatch, records).await;
+            }
+            ListenerDispatch::Records(_) if self.parallel.is_some() => {
+                return self.admit_parallel(records).await;
+            }
+            ListenerDispatch::Records(dispatch) => Arc::clone(dispatch),
+        };
         let mut records = records.into_iter().peekable();
         while records.peek().is_some() {
             for record in records.by_ref().take(self.settings.max_poll_records.max(1)) {
                 if record.offset < self.position {
                     continue;
                 }
-                match self.deliver(record).await {
+                match self.deliver(&dispatch, record).await {
                     Delivery::Done => {}
                     Delivery::Rewind => return None,
                     Delivery::Stopping { drain_timed_out } => return Some(drain_timed_out),
                 }
             }
-            while let Some(event) = self.acks.try_recv() {
-                self.on_ack(event).await;
-            }
-            if self.schedule.poll_handled(Instant::now()) {
-                self.commit().await;
-            }
-            if !self.settings.idle_between_polls.is_zero() {
-                self.interruptible_sleep(self.settings.idle_between_polls)
-                    .await;
-            }
-            if self.stop.is_some() || self.paused {
+            if !self.end_of_poll().await {
                 return None;
             }
         }
         None
     }
 
+    /// After a poll's records: apply acknowledgments, commit if the policy says so, idle
+    /// between polls. `false` when the rest of the fetch must wait (stopping or paused).
+    async fn end_of_poll(&mut self) -> bool {
+        while let Some(event) = self.acks.try_recv() {
+            self.on_ack(event).await;
+        }
+        if self.schedule.poll_handled(Instant::now()) {
+            self.commit().await;
+        }
+        if !self.settings.idle_between_polls.is_zero() {
+            self.interruptible_sleep(self.settings.idle_between_polls)
+                .await;
+        }
+        self.stop.is_none() && !self.paused
+    }
+
     /// Hands `record` to the handler, retrying per the back-off and recovering when exhausted.
-    async fn deliver(&mut self, record: ConsumerRecord) -> Delivery {
+    async fn deliver(&mut self, dispatch: &D, record: ConsumerRecord) -> Delivery {
         let offset = record.offset;
         self.tracker.dispatched(offset);
         let mut backoff = self.error_handler.backoff().start();
         let mut attempts = 0u64;
         loop {
             attempts += 1;
-            // A span per delivery; cheap when the level is off (no field is formatted).
-            let span = tracing::debug_span!(
-                "record",
-                topic = %self.identity.topic,
-                partition = self.identity.partition,
-                offset,
-                group = self.identity.group_id.as_deref(),
-                listener = %self.identity.listener_id,
-                attempt = attempts,
-            );
+            let span = record_span(&self.identity, offset, attempts);
             let outcome = tracing::Instrument::instrument(
-                (self.dispatch)(record.clone(), self.ack_sender.clone()),
+                dispatch(record.clone(), self.ack_sender.clone()),
                 span,
             );
             self.clock.set(Some(Instant::now()));
@@ -414,7 +499,8 @@ where
             let failure = match result {
                 Some(Ok(())) => {
                     let acknowledge = !self.settings.commit_policy.is_manual();
-                    self.record_done(offset, acknowledge).await;
+                    self.position = offset + 1;
+                    self.record_finished(offset, acknowledge).await;
                     return self.after_delivery();
                 }
                 Some(Err(failure)) => failure,
@@ -432,15 +518,7 @@ where
                 None
             };
             if let Some(wait) = retry_in {
-                tracing::warn!(
-                    topic = %self.identity.topic,
-                    partition = self.identity.partition,
-                    offset,
-                    attempt = attempts,
-                    retry_in_ms = wait.as_millis() as u64,
-                    error = %failure,
-                    "handler failed; retrying the record in place"
-                );
+                log_retry(&self.identity, offset, attempts, wait, &failure);
                 self.interruptible_sleep(wait).await;
                 if self.stop.is_some() {
                     return Delivery::Stopping {
@@ -457,25 +535,14 @@ where
                 .await
             {
                 Ok(()) => {
-                    tracing::info!(
-                        topic = %self.identity.topic,
-                        partition = self.identity.partition,
-                        offset,
-                        attempts,
-                        "failed record recovered"
-                    );
+                    log_recovered(&self.identity, offset, attempts);
                     // Spring commits a recovered record's offset, in every ack mode.
-                    self.record_done(offset, true).await;
+                    self.position = offset + 1;
+                    self.record_finished(offset, true).await;
                     return self.after_delivery();
                 }
                 Err(error) => {
-                    tracing::error!(
-                        topic = %self.identity.topic,
-                        partition = self.identity.partition,
-                        offset,
-                        %error,
-                        "recovery failed; the record will be delivered again"
-                    );
+                    log_recovery_failed(&self.identity, offset, &error);
                     self.rewind_to(offset);
                     self.interruptible_sleep(Duration::from_secs(1)).await;
                     return Delivery::Rewind;
@@ -497,7 +564,7 @@ where
     /// as the result if a stop arrived and the handler did not finish within the drain timeout.
     async fn await_handler(
         &mut self,
-        handler: tracing::instrument::Instrumented<Fut>,
+        handler: impl Future<Output = Result<(), F>>,
     ) -> (Option<Result<(), F>>, bool) {
         tokio::pin!(handler);
         loop {
@@ -529,13 +596,12 @@ where
         }
     }
 
-    /// The record at `offset` is finished (handled, or recovered): move past it, acknowledging
-    /// it unless the handler acknowledges itself, and commit if the policy says so.
-    async fn record_done(&mut self, offset: i64, acknowledge: bool) {
+    /// The record at `offset` is finished (handled, or recovered): acknowledge it unless the
+    /// handler acknowledges itself, and commit if the policy says so.
+    async fn record_finished(&mut self, offset: i64, acknowledge: bool) {
         if acknowledge {
             self.acknowledge(offset);
         }
-        self.position = offset + 1;
         if self.schedule.record_handled() {
             self.commit().await;
         }
@@ -549,7 +615,20 @@ where
                     self.commit().await;
                 }
             }
-            AckEvent::Nack { offset, sleep } => self.pending_nack = Some((offset, sleep)),
+            AckEvent::Nack { offset, sleep } => match self.parallel.as_mut() {
+                None => self.pending_nack = Some((offset, sleep)),
+                Some(parallel) => {
+                    if !parallel.nack(offset, sleep) {
+                        tracing::warn!(
+                            topic = %self.identity.topic,
+                            partition = self.identity.partition,
+                            offset,
+                            "nack after the handler returned is ignored in parallel mode; \
+                             the record stays unacknowledged"
+                        );
+                    }
+                }
+            },
         }
     }
 
@@ -601,7 +680,7 @@ where
         match control {
             Control::Pause => self.paused = true,
             Control::Resume => self.paused = false,
-            Control::Seek(target) => match self.source.resolve(target).await {
+            Control::Seek(target) => match self.fetch.resolve(target).await {
                 Ok(offset) => self.rewind_to(offset),
                 Err(error) => tracing::warn!(
                     topic = %self.identity.topic,
@@ -625,6 +704,9 @@ where
     fn rewind_to(&mut self, offset: i64) {
         self.tracker.rewind_to(offset);
         self.position = offset;
+        if let Some(parallel) = self.parallel.as_mut() {
+            parallel.drop_waiting();
+        }
     }
 
     async fn reset(&mut self, out_of_range: i64) {
@@ -642,7 +724,7 @@ where
                 return;
             }
         };
-        match self.source.resolve(target).await {
+        match self.fetch.resolve(target).await {
             Ok(offset) => {
                 tracing::info!(
                     topic = %self.identity.topic,
@@ -682,6 +764,7 @@ where
     }
 
     async fn finish(mut self, drain_timed_out: bool) {
+        let drain_timed_out = self.drain_parallel().await || drain_timed_out;
         while let Some(event) = self.acks.try_recv() {
             if let AckEvent::Ack { offset } = event {
                 self.acknowledge(offset);
@@ -703,6 +786,72 @@ where
         }
     }
 }
+
+/// The next finished run of a parallel worker; pending in sequential mode.
+async fn next_completed<D>(parallel: Option<&mut ParallelDispatch<D>>) -> parallel::Completed {
+    match parallel {
+        Some(parallel) => parallel.next_completed().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// A span per delivery; cheap when the level is off (no field is formatted).
+fn record_span(identity: &PartitionIdentity, offset: i64, attempt: u64) -> tracing::Span {
+    tracing::debug_span!(
+        "record",
+        topic = %identity.topic,
+        partition = identity.partition,
+        offset,
+        group = identity.group_id.as_deref(),
+        listener = %identity.listener_id,
+        attempt,
+    )
+}
+
+fn log_retry(
+    identity: &PartitionIdentity,
+    offset: i64,
+    attempt: u64,
+    wait: Duration,
+    failure: &dyn std::fmt::Display,
+) {
+    tracing::warn!(
+        topic = %identity.topic,
+        partition = identity.partition,
+        offset,
+        attempt,
+        retry_in_ms = wait.as_millis() as u64,
+        error = %failure,
+        "handler failed; retrying the record in place"
+    );
+}
+
+fn log_recovered(identity: &PartitionIdentity, offset: i64, attempts: u64) {
+    tracing::info!(
+        topic = %identity.topic,
+        partition = identity.partition,
+        offset,
+        attempts,
+        "failed record recovered"
+    );
+}
+
+fn log_recovery_failed(identity: &PartitionIdentity, offset: i64, error: &RecoveryFailed) {
+    tracing::error!(
+        topic = %identity.topic,
+        partition = identity.partition,
+        offset,
+        %error,
+        "recovery failed; the record will be delivered again"
+    );
+}
+
+#[path = "parallel_worker.rs"]
+mod parallel;
+
+#[path = "batch_worker.rs"]
+mod batch;
+use parallel::ParallelDispatch;
 
 #[cfg(test)]
 #[path = "partition_worker_tests.rs"]

@@ -22,12 +22,17 @@ impl MemoryLog {
     }
 
     fn append(&self, value: &str) {
+        self.append_keyed(None, value);
+    }
+
+    fn append_keyed(&self, key: Option<&str>, value: &str) {
         let mut records = self.records.lock().unwrap();
         let offset = records.len() as i64;
         records.push(ConsumerRecord {
             topic: "t".into(),
             partition: 0,
             offset,
+            key: key.map(|k| bytes::Bytes::copy_from_slice(k.as_bytes())),
             value: Some(bytes::Bytes::copy_from_slice(value.as_bytes())),
             ..Default::default()
         });
@@ -491,3 +496,9 @@ async fn seek_to_beginning_redelivers_from_the_first_record() {
     assert_eq!(*seen.lock().unwrap(), vec![0, 1, 0, 1]);
     worker.stop().await;
 }
+
+#[path = "parallel_worker_tests.rs"]
+mod parallel;
+
+#[path = "batch_worker_tests.rs"]
+mod batch;

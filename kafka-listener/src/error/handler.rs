@@ -17,6 +17,23 @@ pub trait DeliveryFailure: std::error::Error + Send + Sync + 'static {
     fn describe(&self) -> FailureDescription {
         FailureDescription::of(self)
     }
+
+    /// For a failed batch: the record that failed, if the failure names one
+    /// ([`BatchListenerFailed`](super::BatchListenerFailed), or a record that did not
+    /// deserialize).
+    fn failed_batch_record(&self) -> Option<BatchFailurePoint> {
+        None
+    }
+}
+
+/// Which record of a batch failed, and whether the handler processed the ones before it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BatchFailurePoint {
+    /// Position of the failed record within the batch.
+    pub index: usize,
+    /// `true` when the handler processed the records before it (they are committed), `false`
+    /// when the batch failed before the handler ran (they are delivered again).
+    pub earlier_records_processed: bool,
 }
 
 /// What happens to a record whose retries are exhausted (or that is not retryable).

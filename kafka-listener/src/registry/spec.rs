@@ -50,6 +50,12 @@ pub struct ListenerSpec {
     pub properties: &'static [(&'static str, &'static str)],
     /// Whether the function takes an `Acknowledgment` / `BatchAcknowledgment`.
     pub takes_acknowledgment: bool,
+    /// Records of one partition handled at once (`kafka-listener.parallelism.max-in-flight`
+    /// when absent).
+    pub parallelism: Option<SpecValue<u32>>,
+    /// `key`, `partition` or `unordered`, as written (`kafka-listener.parallelism.ordering`
+    /// when absent).
+    pub ordering: Option<&'static str>,
     /// The generated adapter.
     pub handler: ListenerHandler,
 }
@@ -86,7 +92,8 @@ impl ListenerSpec {
     ///     # fn_name: "on_order", module_path: "app", file: "src/main.rs", line: 1,
     ///     # topics: &["orders"], topic_pattern: None, partitions: &[], concurrency: None,
     ///     # auto_startup: None, client_id_prefix: None, ack_mode: None, properties: &[],
-    ///     # takes_acknowledgment: false, handler: ListenerHandler::Record(adapter),
+    ///     # takes_acknowledgment: false, parallelism: None, ordering: None,
+    ///     # handler: ListenerHandler::Record(adapter),
     ///     // …
     /// };
     /// assert_eq!(spec.group_id_or(Some("from-config")), Some("order-listener"));

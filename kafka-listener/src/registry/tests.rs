@@ -28,6 +28,8 @@ const BASE: ListenerSpec = ListenerSpec {
     ack_mode: None,
     properties: &[],
     takes_acknowledgment: false,
+    parallelism: None,
+    ordering: None,
     handler: ListenerHandler::Record(record_adapter),
 };
 
@@ -265,6 +267,8 @@ fn ack_modes_are_accepted_in_spring_boots_relaxed_forms() {
         let spec = ListenerSpec {
             ack_mode: Some(written),
             takes_acknowledgment: false,
+            parallelism: None,
+            ordering: None,
             ..BASE
         };
         assert!(
@@ -288,6 +292,8 @@ fn record_ack_mode_on_a_batch_listener_is_rejected_but_manual_immediate_is_fine(
     let manual = ListenerSpec {
         ack_mode: Some("MANUAL_IMMEDIATE"),
         takes_acknowledgment: true,
+        parallelism: None,
+        ordering: None,
         ..batch
     };
     assert!(errors(&[manual], &ListenerDefaults::default()).is_empty());
@@ -297,6 +303,8 @@ fn record_ack_mode_on_a_batch_listener_is_rejected_but_manual_immediate_is_fine(
 fn an_acknowledgment_parameter_needs_a_manual_ack_mode() {
     let spec = ListenerSpec {
         takes_acknowledgment: true,
+        parallelism: None,
+        ordering: None,
         ..BASE
     };
     // Spring's default ack mode is BATCH, which never hands out an Acknowledgment.
