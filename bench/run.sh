@@ -109,7 +109,7 @@ trap 'exit 130' INT TERM
 # ---------------------------------------------------------------------------------------------
 log "building the Rust bench binaries (release)"
 (cd "$ROOT" && cargo build --release --quiet --example bench_preload --example bench_raw_rskafka \
-    --example bench_listener) >"$WORK/cargo.log" 2>&1 || {
+    --example bench_listener --example bench_committed) >"$WORK/cargo.log" 2>&1 || {
     tail -n 40 "$WORK/cargo.log" >&2
     die "the workspace bench examples did not build"
 }
@@ -205,17 +205,38 @@ PY
     log "$name: $(tail -n 1 "$RESULTS")"
 }
 
+# commits NAME GROUP: records in $WORK/NAME.commits whether GROUP committed the whole topic.
+commits() {
+    local out
+    if out=$("$EXAMPLES/bench_committed" --bootstrap "$BOOTSTRAP" --topic "$TOPIC" --group "$2" \
+        --partitions "$PARTITIONS" 2>"$WORK/$1.commits.err"); then
+        echo all >"$WORK/$1.commits"
+    else
+        out=$(grep '^COMMITTED ' <<<"$out" || true)
+        [[ -n "$out" ]] || out="unknown: $(tail -n 1 "$WORK/$1.commits.err")"
+        log "$1 did not commit every offset: $out"
+        local committed log_end
+        committed=$(sed -n 's/.* committed=\([0-9]*\).*/\1/p' <<<"$out")
+        log_end=$(sed -n 's/.* log_end=\([0-9]*\).*/\1/p' <<<"$out")
+        echo "${committed:-?}/${log_end:-?}" >"$WORK/$1.commits"
+    fi
+}
+echo none >"$WORK/raw-rskafka.commits"
+
 measure raw-rskafka "$EXAMPLES/bench_raw_rskafka" --bootstrap "$BOOTSTRAP" --topic "$TOPIC" \
     --partitions "$PARTITIONS" --records "$RECORDS"
 measure kafka-listener "$EXAMPLES/bench_listener" throughput --bootstrap "$BOOTSTRAP" \
     --topic "$TOPIC" --group "bench-$RUN-kafka-listener" --records "$RECORDS"
+commits kafka-listener "bench-$RUN-kafka-listener"
 measure rdkafka "$RDKAFKA_BIN" --bootstrap "$BOOTSTRAP" --topic "$TOPIC" \
     --group "bench-$RUN-rdkafka" --records "$RECORDS"
+commits rdkafka "bench-$RUN-rdkafka"
 # shellcheck disable=SC2086 # SPRING_BENCH_JAVA_OPTS is a list of JVM options
 measure spring-kafka java ${SPRING_BENCH_JAVA_OPTS:-} \
     -cp "$BENCH/spring/target/classes:$BENCH/spring/target/lib/*" bench.BenchApplication \
     "--spring.kafka.bootstrap-servers=$BOOTSTRAP" "--bench.topic=$TOPIC" \
     "--bench.group=bench-$RUN-spring" "--bench.records=$RECORDS"
+commits spring-kafka "bench-$RUN-spring"
 
 # ---------------------------------------------------------------------------------------------
 # Parallel scenario: a 1 ms handler, sequential vs parallelism 64 (key order).
@@ -255,11 +276,11 @@ RAW_LATENCY_LINE=$(grep '^LATENCY ' "$WORK/latency-raw.out" | tail -n 1) || die 
 # ---------------------------------------------------------------------------------------------
 # Report
 # ---------------------------------------------------------------------------------------------
-python3 - "$WORK/throughput.tsv" "$PARALLEL_RESULTS" "$LATENCY_LINE" "$RAW_LATENCY_LINE" \
+python3 - "$WORK" "$WORK/throughput.tsv" "$PARALLEL_RESULTS" "$LATENCY_LINE" "$RAW_LATENCY_LINE" \
     "$RECORDS" "$SIZE" "$PARTITIONS" "$PARALLEL_RECORDS" "$LATENCY_RATE" <<'PY'
 import sys
-throughput, parallel, latency_line, raw_latency_line = sys.argv[1:5]
-records, size, partitions, parallel_records, rate = sys.argv[5:10]
+work, throughput, parallel, latency_line, raw_latency_line = sys.argv[1:6]
+records, size, partitions, parallel_records, rate = sys.argv[6:11]
 
 def rows(path):
     out = {}
@@ -278,11 +299,12 @@ def rows(path):
 t = rows(throughput)
 print(f"{records} records of ~{size} B, {partitions} partitions, 10000 keys, real Kafka (1 broker)")
 print(f"{'consumer':<16}{'records/s':>12}{'wall s':>9}{'wall rec/s':>12}{'CPU s':>9}"
-      f"{'CPU us/rec':>12}{'peak RSS MiB':>14}")
+      f"{'CPU us/rec':>12}{'peak RSS MiB':>14}  committed")
 for name in ["raw-rskafka", "kafka-listener", "rdkafka", "spring-kafka"]:
     r = t[name]
+    committed = open(f"{work}/{name}.commits").read().strip()
     print(f"{name:<16}{r['rate']:>12.0f}{r['wall']:>9.2f}{r['wall_rate']:>12.0f}{r['cpu']:>9.2f}"
-          f"{r['cpu_us']:>12.2f}{r['rss']:>14.1f}")
+          f"{r['cpu_us']:>12.2f}{r['rss']:>14.1f}  {committed}")
 ours = t["kafka-listener"]
 print(f"ratio_vs_raw={ours['rate'] / t['raw-rskafka']['rate']:.3f}")
 print(f"ratio_vs_rdkafka={ours['rate'] / t['rdkafka']['rate']:.3f}")
