@@ -16,10 +16,11 @@
 #                                                         defaults 20000, 50000, 10000
 #   bench/run.sh --quick        20000 records, 5000 parallel, 20000 latency: a few minutes
 #
-# stdout: a table, then exactly these lines (X a decimal number):
-#   ratio_vs_raw=X ratio_vs_rdkafka=X ratio_vs_spring=X     our records/s over theirs
+# stdout: a table (with whether each group committed the whole topic), then one line each of
+# (X a decimal number):
+#   ratio_vs_raw=X, ratio_vs_rdkafka=X, ratio_vs_spring=X   our records/s over theirs
 #   cpu_ratio_vs_spring=X                                   our CPU µs per record over Spring's
-#   parallel_speedup=X  latency_p50_ms=X  latency_p99_ms=X
+#   parallel_speedup=X, latency_p50_ms=X, latency_p99_ms=X
 # records/s counts from each consumer's first handled record to its N-th (process start-up,
 # JVM warm-up before the first record and group joins are excluded); wall s is the whole process.
 # CPU s (user+sys) and peak RSS are the whole consumer process, from /usr/bin/time.
