@@ -136,16 +136,8 @@ mvn -q -B -Dstyle.color=never -f "$BENCH/spring/pom.xml" package >"$WORK/mvn.log
 # ---------------------------------------------------------------------------------------------
 log "starting Kafka (state dir $KAFKA_STATE)"
 KAFKA_STARTED=1
-# kafka.sh's random cluster id can start with '-', which kafka-storage takes for an option
-# (1 start in 64 fails that way); a second start draws a new id.
-BOOTSTRAP_LINE=""
-for attempt in 1 2 3; do
-    if BOOTSTRAP_LINE=$(KAFKA_STATE_DIR="$KAFKA_STATE" "$ROOT/deploy/local/kafka.sh" start | tail -n 1); then
-        break
-    fi
-    ((attempt < 3)) || die "Kafka did not start (3 attempts)"
-    log "Kafka did not start; trying again"
-done
+BOOTSTRAP_LINE=$(KAFKA_STATE_DIR="$KAFKA_STATE" "$ROOT/deploy/local/kafka.sh" start | tail -n 1) ||
+    die "Kafka did not start"
 BOOTSTRAP=${BOOTSTRAP_LINE#KAFKA_BOOTSTRAP_SERVERS=}
 [[ -n "$BOOTSTRAP" && "$BOOTSTRAP" != "$BOOTSTRAP_LINE" ]] || die "kafka.sh printed no bootstrap line"
 log "Kafka at $BOOTSTRAP"

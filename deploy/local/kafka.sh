@@ -111,8 +111,17 @@ for s in socks:
 ' "$1"
 }
 
+# Kafka's Uuid.randomUuid(): url-safe base64 of 16 random bytes, drawn again when it starts with
+# `-` (kafka-storage would read such an id as an option; about 1 draw in 64).
 random_cluster_id() {
-    python3 -c 'import base64, uuid; print(base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode())'
+    python3 -c '
+import base64, uuid
+while True:
+    cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
+    if not cluster_id.startswith("-"):
+        print(cluster_id)
+        break
+'
 }
 
 min() { if (($1 < $2)); then echo "$1"; else echo "$2"; fi; }
