@@ -3,6 +3,7 @@
 
 mod ack_events;
 mod assigned;
+mod background_commit;
 mod commit_policy;
 mod events;
 mod fetch;

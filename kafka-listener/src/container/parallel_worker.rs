@@ -233,6 +233,7 @@ where
         tokio::select! {
             completed = parallel.next_completed() => self.on_completed(completed).await,
             Some(event) = self.acks.recv() => self.on_ack(event).await,
+            answer = self.commits.answer() => self.on_commit_done(answer).await,
             control = self.control.recv() => match control {
                 Some(control) => self.on_control(control).await,
                 None => self.stop_requested_by_drop(),

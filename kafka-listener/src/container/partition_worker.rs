@@ -8,6 +8,7 @@
 //! final position.
 
 use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -15,6 +16,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
 use super::ack_events::{AckEvent, AckEventReceiver, AckEvents};
+use super::background_commit::{BackgroundCommit, CommitAnswer};
 use super::commit_policy::{CommitPolicy, CommitSchedule};
 use super::fetch::{FetchError, Fetched, PartitionFetcher};
 use super::fetch_ahead::FetchAhead;
@@ -127,20 +129,45 @@ impl Default for WorkerSettings {
 
 /// When the worker's current handler started, for `max.poll.interval.ms`: a handler that runs
 /// longer makes its member stop polling, so the group evicts it as Java's consumer is evicted.
-#[derive(Debug, Clone, Default)]
-pub struct HandlerClock(Arc<std::sync::Mutex<Option<Instant>>>);
+///
+/// Set and cleared around every record, so it is one atomic (nanoseconds since the clock was
+/// made, 0 when idle), not a lock.
+#[derive(Debug, Clone)]
+pub struct HandlerClock(Arc<ClockState>);
+
+#[derive(Debug)]
+struct ClockState {
+    origin: Instant,
+    started_nanos: AtomicU64,
+}
+
+impl Default for HandlerClock {
+    fn default() -> Self {
+        Self(Arc::new(ClockState {
+            origin: Instant::now(),
+            started_nanos: AtomicU64::new(0),
+        }))
+    }
+}
 
 impl HandlerClock {
     /// How long the current handler has been running; `None` when idle.
     pub fn busy_for(&self) -> Option<Duration> {
-        self.0
-            .lock()
-            .expect("handler clock lock")
-            .map(|started| started.elapsed())
+        match self.0.started_nanos.load(Ordering::Relaxed) {
+            0 => None,
+            nanos => {
+                let started = self.0.origin + Duration::from_nanos(nanos);
+                Some(started.elapsed())
+            }
+        }
     }
 
     fn set(&self, started: Option<Instant>) {
-        *self.0.lock().expect("handler clock lock") = started;
+        let nanos = started.map_or(0, |started| {
+            // At least 1: 0 means idle.
+            (started.saturating_duration_since(self.0.origin).as_nanos() as u64).max(1)
+        });
+        self.0.started_nanos.store(nanos, Ordering::Relaxed);
     }
 }
 
@@ -331,6 +358,7 @@ where
         paused: false,
         pending_nack: None,
         stop: None,
+        commits: BackgroundCommit::default(),
     };
     let task = tokio::spawn(worker.run());
     WorkerHandle {
@@ -362,6 +390,8 @@ struct Worker<C, D, F> {
     pending_nack: Option<(i64, Duration)>,
     /// Set once a stop was requested.
     stop: Option<oneshot::Sender<WorkerStopped>>,
+    /// The commit on the wire.
+    commits: BackgroundCommit,
 }
 
 /// What became of one record.
@@ -398,6 +428,7 @@ where
                 },
                 Some(event) = self.acks.recv() => self.on_ack(event).await,
                 completed = next_completed(parallel) => self.on_completed(completed).await,
+                answer = self.commits.answer() => self.on_commit_done(answer).await,
                 fetched = self.fetch.answer(), if may_fetch => match fetched {
                     Ok(fetched) => {
                         if let Some(drain_timed_out) = self.process(fetched.records).await {
@@ -643,18 +674,53 @@ where
         }
     }
 
+    /// Commits the acknowledged prefix in the background (see [`BackgroundCommit`]); if a
+    /// commit is on the wire, this one follows as soon as it is answered.
     async fn commit(&mut self) {
+        if let Some(answer) = self.commits.try_answer().await {
+            self.on_commit_answer(answer);
+        }
         let now = Instant::now();
+        if self.commits.is_busy() {
+            self.commits.defer();
+            return;
+        }
         let Some(position) = self.tracker.committable() else {
             self.schedule.committed(now);
             return;
         };
         let id = &self.identity;
-        match self
-            .committer
-            .commit(&id.topic, id.partition, position)
-            .await
-        {
+        self.commits
+            .send(&self.committer, &id.topic, id.partition, position);
+        self.schedule.committed(now);
+    }
+
+    /// Waits for the commit on the wire and commits what is left, before the worker ends.
+    async fn commit_and_wait(&mut self) {
+        for _ in 0..2 {
+            if self.commits.is_busy() {
+                let answer = self.commits.answer().await;
+                self.on_commit_answer(answer);
+            }
+            self.commit().await;
+        }
+        if self.commits.is_busy() {
+            let answer = self.commits.answer().await;
+            self.on_commit_answer(answer);
+        }
+    }
+
+    /// A background commit was answered: record it, and send the one that waited for it.
+    async fn on_commit_done(&mut self, answer: CommitAnswer) {
+        self.on_commit_answer(answer);
+        if self.commits.take_deferred() {
+            self.commit().await;
+        }
+    }
+
+    fn on_commit_answer(&mut self, (position, result): CommitAnswer) {
+        let id = &self.identity;
+        match result {
             Ok(()) => {
                 tracing::debug!(
                     topic = %id.topic,
@@ -664,7 +730,6 @@ where
                     "offset committed"
                 );
                 self.tracker.committed(position);
-                self.schedule.committed(now);
             }
             Err(error) => tracing::warn!(
                 topic = %id.topic,
@@ -750,6 +815,7 @@ where
             tokio::select! {
                 _ = &mut sleep => return,
                 Some(event) = self.acks.recv() => self.on_ack(event).await,
+                answer = self.commits.answer() => self.on_commit_done(answer).await,
                 control = self.control.recv() => {
                     match control {
                         Some(control) => self.on_control(control).await,
@@ -770,7 +836,7 @@ where
                 self.acknowledge(offset);
             }
         }
-        self.commit().await;
+        self.commit_and_wait().await;
         let report = WorkerStopped {
             committed: self.tracker.committed_position(),
             drain_timed_out,
