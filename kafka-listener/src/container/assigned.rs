@@ -4,9 +4,9 @@
 //! commits are stored outside any generation; without one, nothing is committed and every
 //! start applies `auto.offset.reset`.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::BTreeMap;
 use std::future::Future;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use super::ack_events::AckEvents;
@@ -56,26 +56,16 @@ where
     Fut: Future<Output = Result<(), F>> + Send + 'static,
     F: DeliveryFailure,
 {
-    let MemberEnvironment {
-        data_plane,
-        shutdown,
-        events,
-    } = environment;
+    let (data_plane, shutdown) = (
+        Arc::clone(&environment.data_plane),
+        environment.shutdown.clone(),
+    );
     let group = assignment.group_id.clone().unwrap_or_default();
     let committer = assignment
         .group_id
         .as_ref()
         .map(|group| OffsetCommitter::standalone(group.clone(), assignment.connection.clone()));
-    let partitions = Arc::new(Partitions {
-        group_id: group.as_str().into(),
-        events,
-        settings: settings.clone(),
-        data_plane: Arc::clone(&data_plane),
-        dispatch,
-        workers: Mutex::new(HashMap::new()),
-        paused: Mutex::new(HashSet::new()),
-    });
-    let _ = control.send(MemberControl(partitions.clone()));
+    let partitions = Partitions::new(&group, &settings, dispatch, environment, control);
     let positions = loop {
         let resolved = async {
             let committed = match &committer {

@@ -10,7 +10,7 @@
 //! Nothing is ever committed unprocessed.
 
 use std::future::Future;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use super::super::ack_events::AckEvents;
 use super::{
@@ -91,27 +91,15 @@ where
                 attempts,
             );
             let delivery = dispatch(batch.clone(), self.ack_sender.clone());
-            self.clock.set(Some(Instant::now()));
-            let (result, drain_timed_out) = self
-                .await_handler(tracing::Instrument::instrument(delivery, span))
-                .await;
-            self.clock.set(None);
-            while let Some(event) = self.acks.try_recv() {
-                self.on_ack(event).await;
-            }
-            if let Some((nack_offset, sleep)) = self.pending_nack.take() {
-                self.rewind_to(nack_offset);
-                self.interruptible_sleep(sleep).await;
-                return Delivery::Rewind;
-            }
-            let failure = match result {
-                Some(Ok(())) => {
+            let handler = tracing::Instrument::instrument(delivery, span);
+            let failure = match self.run_handler(handler).await {
+                Ok(Ok(())) => {
                     let acknowledge = !self.settings.commit_policy.is_manual();
                     self.batch_finished(&batch, acknowledge).await;
                     return self.after_delivery();
                 }
-                Some(Err(failure)) => failure,
-                None => return Delivery::Stopping { drain_timed_out },
+                Ok(Err(failure)) => failure,
+                Err(next) => return next,
             };
             if self.stop.is_some() {
                 return Delivery::Stopping {

@@ -92,6 +92,27 @@ where
     Fut: Future<Output = Result<(), F>> + Send + 'static,
     F: DeliveryFailure,
 {
+    /// No partitions yet; `control` gets the handle that pauses, resumes and seeks them.
+    pub(super) fn new(
+        group_id: &str,
+        settings: &MemberSettings,
+        dispatch: ListenerDispatch<D, F>,
+        environment: MemberEnvironment,
+        control: tokio::sync::oneshot::Sender<MemberControl>,
+    ) -> Arc<Self> {
+        let partitions = Arc::new(Self {
+            group_id: group_id.into(),
+            events: environment.events,
+            settings: settings.clone(),
+            data_plane: environment.data_plane,
+            dispatch,
+            workers: Mutex::new(HashMap::new()),
+            paused: Mutex::new(HashSet::new()),
+        });
+        let _ = control.send(MemberControl(partitions.clone()));
+        partitions
+    }
+
     pub(super) async fn start<C: PartitionCommitter>(
         &self,
         tp: TopicPartition,
@@ -300,21 +321,8 @@ where
     Fut: Future<Output = Result<(), F>> + Send + 'static,
     F: DeliveryFailure,
 {
-    let MemberEnvironment {
-        data_plane,
-        shutdown,
-        events,
-    } = environment;
-    let partitions = Arc::new(Partitions {
-        group_id: member.group_id().into(),
-        events,
-        settings: settings.clone(),
-        data_plane,
-        dispatch,
-        workers: Mutex::new(HashMap::new()),
-        paused: Mutex::new(HashSet::new()),
-    });
-    let _ = control.send(MemberControl(partitions.clone()));
+    let shutdown = environment.shutdown.clone();
+    let partitions = Partitions::new(member.group_id(), &settings, dispatch, environment, control);
     let mut member = member.with_listener(Rebalance(Arc::clone(&partitions)));
     let pattern = match subscription {
         Subscription::Topics(topics) => {

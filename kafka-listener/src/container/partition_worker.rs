@@ -515,27 +515,15 @@ where
                 dispatch(record.clone(), self.ack_sender.clone()),
                 span,
             );
-            self.clock.set(Some(Instant::now()));
-            let (result, drain_timed_out) = self.await_handler(outcome).await;
-            self.clock.set(None);
-            // Acknowledgments the handler sent before returning happened before its result.
-            while let Some(event) = self.acks.try_recv() {
-                self.on_ack(event).await;
-            }
-            if let Some((nack_offset, sleep)) = self.pending_nack.take() {
-                self.rewind_to(nack_offset);
-                self.interruptible_sleep(sleep).await;
-                return Delivery::Rewind;
-            }
-            let failure = match result {
-                Some(Ok(())) => {
+            let failure = match self.run_handler(outcome).await {
+                Ok(Ok(())) => {
                     let acknowledge = !self.settings.commit_policy.is_manual();
                     self.position = offset + 1;
                     self.record_finished(offset, acknowledge).await;
                     return self.after_delivery();
                 }
-                Some(Err(failure)) => failure,
-                None => return Delivery::Stopping { drain_timed_out },
+                Ok(Err(failure)) => failure,
+                Err(next) => return next,
             };
             if self.stop.is_some() {
                 // Stopping: do not start a retry; the record stays uncommitted.
@@ -580,6 +568,28 @@ where
                 }
             }
         }
+    }
+
+    /// Runs one delivery's handler: times it for max.poll.interval, serves acknowledgments and
+    /// control messages meanwhile, and applies the acknowledgments it sent. `Err` when a nack
+    /// (rewind) or a stop that outlived the drain decides what happens next.
+    async fn run_handler(
+        &mut self,
+        handler: impl Future<Output = Result<(), F>>,
+    ) -> Result<Result<(), F>, Delivery> {
+        self.clock.set(Some(Instant::now()));
+        let (result, drain_timed_out) = self.await_handler(handler).await;
+        self.clock.set(None);
+        // Acknowledgments the handler sent before returning happened before its result.
+        while let Some(event) = self.acks.try_recv() {
+            self.on_ack(event).await;
+        }
+        if let Some((nack_offset, sleep)) = self.pending_nack.take() {
+            self.rewind_to(nack_offset);
+            self.interruptible_sleep(sleep).await;
+            return Err(Delivery::Rewind);
+        }
+        result.ok_or(Delivery::Stopping { drain_timed_out })
     }
 
     fn after_delivery(&mut self) -> Delivery {
