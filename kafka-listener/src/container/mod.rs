@@ -15,6 +15,9 @@ mod member;
 mod offset_tracker;
 mod partition_worker;
 mod subscription;
+mod worker_handle;
+mod worker_log;
+mod worker_settings;
 
 pub use commit_policy::{CommitPolicy, CommitSchedule};
 pub use fetch::{FetchError, FetchSettings, Fetched, PartitionFetcher};

@@ -16,6 +16,7 @@ use tokio::sync::watch;
 
 use super::super::ack_events::AckEvents;
 use super::super::lanes::{LaneId, Lanes, Parallelism};
+use super::super::worker_log::{log_recovered, log_recovery_failed, log_retry, record_span};
 use super::{PartitionCommitter, PartitionIdentity, Worker};
 use crate::error::{DeliveryFailure, ErrorHandler};
 use crate::record::ConsumerRecord;
@@ -143,7 +144,7 @@ where
     let mut attempts = 0u64;
     let failure = loop {
         attempts += 1;
-        let span = super::record_span(identity, record.offset, attempts);
+        let span = record_span(identity, record.offset, attempts);
         let delivery = (context.dispatch)(record.clone(), context.acks.clone());
         let failure = match tracing::Instrument::instrument(delivery, span).await {
             Ok(()) => return done(record, Outcome::Handled),
@@ -155,7 +156,7 @@ where
         let Some(wait) = failure.is_retryable().then(|| backoff.next()).flatten() else {
             break failure;
         };
-        super::log_retry(identity, record.offset, attempts, wait, &failure);
+        log_retry(identity, record.offset, attempts, wait, &failure);
         if sleep_unless_stopping(wait, &mut stopping).await {
             return done(record, Outcome::Abandoned);
         }
@@ -169,11 +170,11 @@ where
             .await
         {
             Ok(()) => {
-                super::log_recovered(identity, record.offset, attempts);
+                log_recovered(identity, record.offset, attempts);
                 return done(record, Outcome::Recovered);
             }
             Err(error) => {
-                super::log_recovery_failed(identity, record.offset, &error);
+                log_recovery_failed(identity, record.offset, &error);
                 if sleep_unless_stopping(Duration::from_secs(1), &mut stopping).await {
                     return done(record, Outcome::Abandoned);
                 }

@@ -1,5 +1,7 @@
 //! One assigned partition's pipeline: fetch → dispatch in offset order → track acks → commit per
-//! the ack mode, with in-place retries that pause only this partition.
+//! the ack mode, with in-place retries that pause only this partition. The parallel mode
+//! (key lanes) and the batch mode live in the child modules `parallel` and `batch`; what the
+//! worker is configured with is in `worker_settings`, its handle in `worker_handle`.
 //!
 //! The worker owns its partition's [`OffsetTracker`] and [`CommitSchedule`]; everything else
 //! talks to it by message: handlers through [`AckEvents`], the member through [`WorkerHandle`]
@@ -8,270 +10,28 @@
 //! final position.
 
 use std::future::Future;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tokio::sync::{mpsc, oneshot};
-use tokio::task::JoinHandle;
 
 use super::ack_events::{AckEvent, AckEventReceiver, AckEvents};
 use super::background_commit::{BackgroundCommit, CommitAnswer};
-use super::commit_policy::{CommitPolicy, CommitSchedule};
-use super::fetch::{FetchError, Fetched, PartitionFetcher};
+use super::commit_policy::CommitSchedule;
+use super::fetch::FetchError;
 use super::fetch_ahead::FetchAhead;
-use super::lanes::Parallelism;
 use super::offset_tracker::OffsetTracker;
-use crate::error::{DeliveryFailure, ErrorHandler, RecoveryFailed};
+use crate::error::{DeliveryFailure, ErrorHandler};
 use crate::record::ConsumerRecord;
 
-/// Where records come from: the partition's fetcher, or a test's source.
-pub trait RecordSource: Send + 'static {
-    /// Records at or after `position`.
-    fn fetch(&mut self, position: i64) -> impl Future<Output = Result<Fetched, FetchError>> + Send;
-    /// The offset `target` resolves to.
-    fn resolve(&mut self, target: SeekTo) -> impl Future<Output = Result<i64, FetchError>> + Send;
-}
-
-impl RecordSource for PartitionFetcher {
-    async fn fetch(&mut self, position: i64) -> Result<Fetched, FetchError> {
-        PartitionFetcher::fetch(self, position).await
-    }
-
-    async fn resolve(&mut self, target: SeekTo) -> Result<i64, FetchError> {
-        use rskafka::client::partition::OffsetAt;
-        match target {
-            SeekTo::Offset(offset) => Ok(offset),
-            SeekTo::Beginning => self.offset_at(OffsetAt::Earliest).await,
-            SeekTo::End => self.offset_at(OffsetAt::Latest).await,
-            SeekTo::Timestamp(millis) => {
-                let at =
-                    rskafka::chrono::TimeZone::timestamp_millis_opt(&rskafka::chrono::Utc, millis)
-                        .single()
-                        .map(OffsetAt::Timestamp)
-                        .unwrap_or(OffsetAt::Latest);
-                match self.offset_at(at).await? {
-                    // No record at or after the time: the log end, as Spring's seekToTimestamp.
-                    offset if offset < 0 => self.offset_at(OffsetAt::Latest).await,
-                    offset => Ok(offset),
-                }
-            }
-        }
-    }
-}
-
-/// Commits one partition's position for the group.
-pub trait PartitionCommitter: Send + Sync + 'static {
-    /// Commits `position` (the next offset to consume) of `topic`-`partition`.
-    fn commit(
-        &self,
-        topic: &str,
-        partition: i32,
-        position: i64,
-    ) -> impl Future<Output = Result<(), String>> + Send;
-}
-
-/// Where a seek moves the position.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SeekTo {
-    /// An absolute offset.
-    Offset(i64),
-    /// The earliest offset still in the log.
-    Beginning,
-    /// The log end: only new records.
-    End,
-    /// The first record whose timestamp is at or after this time (ms since the epoch); the log
-    /// end if there is none.
-    Timestamp(i64),
-}
-
-/// `auto.offset.reset`: what to do when the position is out of range.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum ResetPolicy {
-    /// From the earliest record.
-    Earliest,
-    /// From the log end (Kafka's default).
-    #[default]
-    Latest,
-    /// Stop the partition and report an error.
-    None,
-}
-
-/// Per-partition settings.
-#[derive(Debug, Clone, Copy)]
-pub struct WorkerSettings {
-    /// When to commit.
-    pub commit_policy: CommitPolicy,
-    /// Records handed to the handler per poll (`max.poll.records`, 500).
-    pub max_poll_records: usize,
-    /// Pause after each poll (`spring.kafka.listener.idle-between-polls`, 0).
-    pub idle_between_polls: Duration,
-    /// How long stopping waits for the in-flight handler (`shutdown-timeout`, 10 s).
-    pub drain_timeout: Duration,
-    /// `auto.offset.reset` for an out-of-range position.
-    pub reset: ResetPolicy,
-    /// Records of the partition handled at once (one, in offset order, by default).
-    pub parallelism: Parallelism,
-}
-
-impl Default for WorkerSettings {
-    fn default() -> Self {
-        Self {
-            commit_policy: CommitPolicy::Batch,
-            max_poll_records: 500,
-            idle_between_polls: Duration::ZERO,
-            drain_timeout: Duration::from_secs(10),
-            reset: ResetPolicy::Latest,
-            parallelism: Parallelism::default(),
-        }
-    }
-}
-
-/// When the worker's current handler started, for `max.poll.interval.ms`: a handler that runs
-/// longer makes its member stop polling, so the group evicts it as Java's consumer is evicted.
-///
-/// Set and cleared around every record, so it is one atomic (nanoseconds since the clock was
-/// made, 0 when idle), not a lock.
-#[derive(Debug, Clone)]
-pub struct HandlerClock(Arc<ClockState>);
-
-#[derive(Debug)]
-struct ClockState {
-    origin: Instant,
-    started_nanos: AtomicU64,
-}
-
-impl Default for HandlerClock {
-    fn default() -> Self {
-        Self(Arc::new(ClockState {
-            origin: Instant::now(),
-            started_nanos: AtomicU64::new(0),
-        }))
-    }
-}
-
-impl HandlerClock {
-    /// How long the current handler has been running; `None` when idle.
-    pub fn busy_for(&self) -> Option<Duration> {
-        match self.0.started_nanos.load(Ordering::Relaxed) {
-            0 => None,
-            nanos => {
-                let started = self.0.origin + Duration::from_nanos(nanos);
-                Some(started.elapsed())
-            }
-        }
-    }
-
-    fn set(&self, started: Option<Instant>) {
-        let nanos = started.map_or(0, |started| {
-            // At least 1: 0 means idle.
-            (started.saturating_duration_since(self.0.origin).as_nanos() as u64).max(1)
-        });
-        self.0.started_nanos.store(nanos, Ordering::Relaxed);
-    }
-}
-
-/// How a worker ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct WorkerStopped {
-    /// The committed position when it stopped.
-    pub committed: i64,
-    /// `true` if the in-flight handler did not finish within the drain timeout.
-    pub drain_timed_out: bool,
-}
-
-enum Control {
-    Pause,
-    Resume,
-    Seek(SeekTo),
-    Stop(oneshot::Sender<WorkerStopped>),
-}
-
-/// The member's handle on a running partition worker.
-#[derive(Debug)]
-pub struct WorkerHandle {
-    control: mpsc::UnboundedSender<Control>,
-    task: JoinHandle<()>,
-    clock: HandlerClock,
-}
-
-impl WorkerHandle {
-    /// How long the in-flight handler has been running, `None` when idle.
-    pub fn handler_busy_for(&self) -> Option<Duration> {
-        self.clock.busy_for()
-    }
-
-    /// Stops fetching; the in-flight record completes.
-    pub fn pause(&self) {
-        let _ = self.control.send(Control::Pause);
-    }
-
-    /// Fetches again after [`pause`](Self::pause).
-    pub fn resume(&self) {
-        let _ = self.control.send(Control::Resume);
-    }
-
-    /// Moves the position; records fetched but not dispatched are dropped.
-    pub fn seek(&self, target: SeekTo) {
-        let _ = self.control.send(Control::Seek(target));
-    }
-
-    /// Ends the worker at once, committing nothing: for partitions lost to a fenced member,
-    /// which already belong to another consumer.
-    pub fn abort(self) {
-        self.task.abort();
-    }
-
-    /// Stops dispatching, drains the in-flight handler (bounded), commits what is acknowledged
-    /// and ends the worker. Returns `None` if the worker had already ended.
-    pub async fn stop(self) -> Option<WorkerStopped> {
-        let (reply, stopped) = oneshot::channel();
-        let _ = self.control.send(Control::Stop(reply));
-        let result = stopped.await.ok();
-        let _ = self.task.await;
-        result
-    }
-}
-
-/// Identity of the partition and its listener, for commits, dead letters and tracing.
-#[derive(Debug, Clone)]
-pub struct PartitionIdentity {
-    /// Topic.
-    pub topic: Arc<str>,
-    /// Partition.
-    pub partition: i32,
-    /// The consumer group, if any.
-    pub group_id: Option<Arc<str>>,
-    /// The listener's id.
-    pub listener_id: Arc<str>,
-}
-
-/// A batch listener's dispatch: one poll's records of the partition in, the outcome out.
-pub type BatchDispatch<F> = Arc<
-    dyn Fn(
-            Vec<ConsumerRecord>,
-            AckEvents,
-        ) -> futures_util::future::BoxFuture<'static, Result<(), F>>
-        + Send
-        + Sync,
->;
-
-/// How a listener's records reach its handler: one at a time (`D`), or a batch per poll.
-pub enum ListenerDispatch<D, F> {
-    /// A record listener's dispatch.
-    Records(D),
-    /// A batch listener's dispatch (`batch = true`).
-    Batches(BatchDispatch<F>),
-}
-
-impl<D: Clone, F> Clone for ListenerDispatch<D, F> {
-    fn clone(&self) -> Self {
-        match self {
-            Self::Records(dispatch) => Self::Records(dispatch.clone()),
-            Self::Batches(dispatch) => Self::Batches(Arc::clone(dispatch)),
-        }
-    }
-}
+use super::worker_handle::Control;
+pub use super::worker_handle::{
+    BatchDispatch, ListenerDispatch, PartitionIdentity, WorkerHandle, WorkerStopped,
+};
+use super::worker_log::{log_recovered, log_recovery_failed, log_retry, record_span};
+pub use super::worker_settings::{
+    HandlerClock, PartitionCommitter, RecordSource, ResetPolicy, SeekTo, WorkerSettings,
+};
 
 /// Starts the worker for one assignment of one partition at `position`, handing records one
 /// at a time to `dispatch`.
@@ -869,57 +629,6 @@ async fn next_completed<D>(parallel: Option<&mut ParallelDispatch<D>>) -> parall
         Some(parallel) => parallel.next_completed().await,
         None => std::future::pending().await,
     }
-}
-
-/// A span per delivery; cheap when the level is off (no field is formatted).
-fn record_span(identity: &PartitionIdentity, offset: i64, attempt: u64) -> tracing::Span {
-    tracing::debug_span!(
-        "record",
-        topic = %identity.topic,
-        partition = identity.partition,
-        offset,
-        group = identity.group_id.as_deref(),
-        listener = %identity.listener_id,
-        attempt,
-    )
-}
-
-fn log_retry(
-    identity: &PartitionIdentity,
-    offset: i64,
-    attempt: u64,
-    wait: Duration,
-    failure: &dyn std::fmt::Display,
-) {
-    tracing::warn!(
-        topic = %identity.topic,
-        partition = identity.partition,
-        offset,
-        attempt,
-        retry_in_ms = wait.as_millis() as u64,
-        error = %failure,
-        "handler failed; retrying the record in place"
-    );
-}
-
-fn log_recovered(identity: &PartitionIdentity, offset: i64, attempts: u64) {
-    tracing::info!(
-        topic = %identity.topic,
-        partition = identity.partition,
-        offset,
-        attempts,
-        "failed record recovered"
-    );
-}
-
-fn log_recovery_failed(identity: &PartitionIdentity, offset: i64, error: &RecoveryFailed) {
-    tracing::error!(
-        topic = %identity.topic,
-        partition = identity.partition,
-        offset,
-        %error,
-        "recovery failed; the record will be delivered again"
-    );
 }
 
 #[path = "parallel_worker.rs"]

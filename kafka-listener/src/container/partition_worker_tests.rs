@@ -1,5 +1,5 @@
 use super::*;
-use crate::container::Fetched;
+use crate::container::{CommitPolicy, Fetched};
 use crate::error::{FixedBackOff, Recoverer};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;

@@ -1,0 +1,115 @@
+//! The member's side of a partition worker: its handle (pause, resume, seek, stop), how it
+//! ended, the partition's identity, and the dispatch a worker hands records to.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+
+use super::ack_events::AckEvents;
+use super::worker_settings::{HandlerClock, SeekTo};
+use crate::record::ConsumerRecord;
+
+/// How a worker ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WorkerStopped {
+    /// The committed position when it stopped.
+    pub committed: i64,
+    /// `true` if the in-flight handler did not finish within the drain timeout.
+    pub drain_timed_out: bool,
+}
+
+/// What the member asks of a running worker.
+pub(super) enum Control {
+    Pause,
+    Resume,
+    Seek(SeekTo),
+    Stop(oneshot::Sender<WorkerStopped>),
+}
+
+/// The member's handle on a running partition worker.
+#[derive(Debug)]
+pub struct WorkerHandle {
+    pub(super) control: mpsc::UnboundedSender<Control>,
+    pub(super) task: JoinHandle<()>,
+    pub(super) clock: HandlerClock,
+}
+
+impl WorkerHandle {
+    /// How long the in-flight handler has been running, `None` when idle.
+    pub fn handler_busy_for(&self) -> Option<Duration> {
+        self.clock.busy_for()
+    }
+
+    /// Stops fetching; the in-flight record completes.
+    pub fn pause(&self) {
+        let _ = self.control.send(Control::Pause);
+    }
+
+    /// Fetches again after [`pause`](Self::pause).
+    pub fn resume(&self) {
+        let _ = self.control.send(Control::Resume);
+    }
+
+    /// Moves the position; records fetched but not dispatched are dropped.
+    pub fn seek(&self, target: SeekTo) {
+        let _ = self.control.send(Control::Seek(target));
+    }
+
+    /// Ends the worker at once, committing nothing: for partitions lost to a fenced member,
+    /// which already belong to another consumer.
+    pub fn abort(self) {
+        self.task.abort();
+    }
+
+    /// Stops dispatching, drains the in-flight handler (bounded), commits what is acknowledged
+    /// and ends the worker. Returns `None` if the worker had already ended.
+    pub async fn stop(self) -> Option<WorkerStopped> {
+        let (reply, stopped) = oneshot::channel();
+        let _ = self.control.send(Control::Stop(reply));
+        let result = stopped.await.ok();
+        let _ = self.task.await;
+        result
+    }
+}
+
+/// Identity of the partition and its listener, for commits, dead letters and tracing.
+#[derive(Debug, Clone)]
+pub struct PartitionIdentity {
+    /// Topic.
+    pub topic: Arc<str>,
+    /// Partition.
+    pub partition: i32,
+    /// The consumer group, if any.
+    pub group_id: Option<Arc<str>>,
+    /// The listener's id.
+    pub listener_id: Arc<str>,
+}
+
+/// A batch listener's dispatch: one poll's records of the partition in, the outcome out.
+pub type BatchDispatch<F> = Arc<
+    dyn Fn(
+            Vec<ConsumerRecord>,
+            AckEvents,
+        ) -> futures_util::future::BoxFuture<'static, Result<(), F>>
+        + Send
+        + Sync,
+>;
+
+/// How a listener's records reach its handler: one at a time (`D`), or a batch per poll.
+pub enum ListenerDispatch<D, F> {
+    /// A record listener's dispatch.
+    Records(D),
+    /// A batch listener's dispatch (`batch = true`).
+    Batches(BatchDispatch<F>),
+}
+
+impl<D: Clone, F> Clone for ListenerDispatch<D, F> {
+    fn clone(&self) -> Self {
+        match self {
+            Self::Records(dispatch) => Self::Records(dispatch.clone()),
+            Self::Batches(dispatch) => Self::Batches(Arc::clone(dispatch)),
+        }
+    }
+}
