@@ -324,7 +324,7 @@ impl OffsetCommitter {
     }
 }
 
-/// A commit started by [`GroupMember::commit_async`]; resolves to its result.
+/// A commit started by [`GroupMember::commit_async`](super::GroupMember::commit_async); resolves to its result.
 #[derive(Debug)]
 pub struct PendingCommit {
     pub(crate) group: String,
