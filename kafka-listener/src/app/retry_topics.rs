@@ -246,28 +246,11 @@ mod tests {
         assert!(boot_config(&disabled.retry_topic).is_none());
     }
 
-    fn adapter(_: crate::extract::RecordContext) -> HandlerFuture {
-        Box::pin(async { Ok(()) })
-    }
-
+    /// The registry tests' spec, with a retry topic whose delay is a placeholder.
     const SPEC: ListenerSpec = ListenerSpec {
         id: Some("orders"),
-        fn_name: "on_order",
         module_path: "shop",
-        file: "src/orders.rs",
         line: 7,
-        topics: &["orders"],
-        topic_pattern: None,
-        partitions: &[],
-        group_id: Some("billing"),
-        concurrency: None,
-        auto_startup: None,
-        client_id_prefix: None,
-        ack_mode: None,
-        properties: &[],
-        takes_acknowledgment: false,
-        parallelism: None,
-        ordering: None,
         retry_topic: Some(crate::error::RetryTopicSpec {
             attempts: Some(2),
             delay: Some("${orders.retry-delay:2s}"),
@@ -275,7 +258,7 @@ mod tests {
             max_delay: None,
             dlt: None,
         }),
-        handler: crate::registry::ListenerHandler::Record(adapter),
+        ..crate::registry::tests::BASE
     };
 
     #[test]

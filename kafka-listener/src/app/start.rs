@@ -380,16 +380,16 @@ impl ListenerPlan {
             .map(|g| properties.resolve_placeholders(g))
             .transpose()?;
         let assigned = (!spec.partitions.is_empty()).then(|| {
-            topics
+            let partitions = topics
                 .iter()
                 .flat_map(|topic| {
                     spec.partitions
                         .iter()
                         .map(|&partition| TopicPartition::new(topic.as_str(), partition))
                 })
-                .collect::<Vec<_>>()
+                .collect::<Vec<_>>();
+            (partitions, group_id.clone())
         });
-        let manual_group = assigned.as_ref().map(|_| group_id.clone());
         // Validated: a group-managed listener has a group id; manual assignment may have none.
         let group_id = group_id.unwrap_or_default();
         let positive = |setting: &'static str, value: Option<SpecValue<u32>>| match value {
@@ -491,7 +491,7 @@ impl ListenerPlan {
                 None => Subscription::Topics(topics.clone()),
             },
             topics,
-            assigned: assigned.map(|partitions| (partitions, manual_group.flatten())),
+            assigned,
             group,
             concurrency,
             client_id_prefix,

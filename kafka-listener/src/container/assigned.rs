@@ -6,7 +6,6 @@
 
 use std::collections::BTreeMap;
 use std::future::Future;
-use std::sync::Arc;
 use std::time::Duration;
 
 use super::ack_events::AckEvents;
@@ -56,10 +55,7 @@ where
     Fut: Future<Output = Result<(), F>> + Send + 'static,
     F: DeliveryFailure,
 {
-    let (data_plane, shutdown) = (
-        Arc::clone(&environment.data_plane),
-        environment.shutdown.clone(),
-    );
+    let shutdown = environment.shutdown.clone();
     let group = assignment.group_id.clone().unwrap_or_default();
     let committer = assignment
         .group_id
@@ -76,7 +72,7 @@ where
                     .map(|tp| (tp.clone(), None))
                     .collect::<BTreeMap<_, _>>(),
             };
-            starting_offsets(&data_plane, &group, assignment.reset, committed).await
+            starting_offsets(&partitions.data_plane, &group, assignment.reset, committed).await
         };
         let error = tokio::select! {
             _ = shutdown.cancelled() => return Ok(()),

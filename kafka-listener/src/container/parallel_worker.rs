@@ -198,11 +198,8 @@ where
                 continue;
             }
             let expected = self.position;
-            while !self.parallel_has_room() {
+            while !self.parallel_has_room() && self.stop.is_none() {
                 self.await_parallel_event().await;
-                if self.stop.is_some() {
-                    return Some(false);
-                }
             }
             if self.stop.is_some() {
                 return Some(false);

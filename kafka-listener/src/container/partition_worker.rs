@@ -467,13 +467,16 @@ where
 
     /// Waits for the commit on the wire and commits what is left, before the worker ends.
     async fn commit_and_wait(&mut self) {
+        self.await_commit().await;
+        // What is acknowledged beyond it; once more if that commit fails.
         for _ in 0..2 {
-            if self.commits.is_busy() {
-                let answer = self.commits.answer().await;
-                self.on_commit_answer(answer);
-            }
             self.commit().await;
+            self.await_commit().await;
         }
+    }
+
+    /// Waits for the commit on the wire, if any, and records its answer.
+    async fn await_commit(&mut self) {
         if self.commits.is_busy() {
             let answer = self.commits.answer().await;
             self.on_commit_answer(answer);

@@ -20,7 +20,7 @@ mod spec;
 mod validate;
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 pub use handler::{
     BatchHandler, HandlerError, HandlerFuture, IntoHandlerResult, ListenerHandler, RecordHandler,

@@ -12,7 +12,8 @@ fn batch_adapter(_: BatchContext) -> HandlerFuture {
     Box::pin(async { Ok(()) })
 }
 
-const BASE: ListenerSpec = ListenerSpec {
+/// A record listener on `orders` in group `billing`; tests change what they exercise.
+pub(crate) const BASE: ListenerSpec = ListenerSpec {
     id: None,
     fn_name: "on_order",
     module_path: "shop::orders",
