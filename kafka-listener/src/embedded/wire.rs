@@ -5,6 +5,9 @@ use bytes::{Buf, BufMut, Bytes, BytesMut};
 use kafka_protocol::messages::{ApiKey, RequestHeader, RequestKind, ResponseHeader, ResponseKind};
 use kafka_protocol::protocol::{Decodable, Encodable};
 
+mod layouts;
+pub(crate) mod length_guard;
+
 /// The largest request frame accepted (Kafka's `socket.request.max.bytes` default, 100 MiB).
 pub const MAX_REQUEST_BYTES: usize = 100 * 1024 * 1024;
 
@@ -28,7 +31,7 @@ pub const SUPPORTED_APIS: &[(ApiKey, i16, i16)] = &[
     (ApiKey::ApiVersions, 0, 4),
     (ApiKey::CreateTopics, 2, 7),
     (ApiKey::DeleteTopics, 1, 6),
-    (ApiKey::InitProducerId, 0, 6),
+    (ApiKey::InitProducerId, 0, 5),
     (ApiKey::OffsetForLeaderEpoch, 2, 4),
     (ApiKey::DescribeConfigs, 1, 4),
     (ApiKey::CreatePartitions, 0, 3),
@@ -105,8 +108,9 @@ pub struct DecodedRequest {
     pub body: RequestKind,
 }
 
-/// Decodes one request frame (without its 4-byte size prefix). Never panics on any input; the
-/// request-decoder fuzz target and a bounded mutation test hold it to that.
+/// Decodes one request frame (without its 4-byte size prefix). Never panics or aborts on any
+/// input: every length and count is checked against the bytes left before the codec reserves
+/// memory for it. The request-decoder fuzz target and a bounded mutation test hold it to that.
 ///
 /// ```
 /// use kafka_listener::embedded::wire::{decode_request, RequestDecodeError};
@@ -154,6 +158,13 @@ pub fn decode_request(frame: &[u8]) -> Result<DecodedRequest, RequestDecodeError
             frame.len()
         )));
     }
+    length_guard::check_request_lengths(frame, api, version).map_err(|e| {
+        RequestDecodeError::Malformed {
+            api,
+            version,
+            reason: e.to_string(),
+        }
+    })?;
     let mut bytes = Bytes::copy_from_slice(frame);
     let header = RequestHeader::decode(&mut bytes, api.request_header_version(version))
         .map_err(malformed)?;

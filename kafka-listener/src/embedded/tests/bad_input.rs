@@ -145,6 +145,38 @@ async fn a_malformed_body_closes_the_connection() {
 }
 
 #[tokio::test]
+async fn forged_array_and_string_lengths_close_the_connection_and_spare_the_process() {
+    let kafka = EmbeddedKafka::start().await;
+    let forged: [(ApiKey, i16, &[u8]); 3] = [
+        // Metadata v1 declaring 2^31 - 1 topics: the codec alone would reserve ~100 GB.
+        (ApiKey::Metadata, 1, &[0x7f, 0xff, 0xff, 0xff, 0, 1, b't']),
+        // DescribeConfigs v1: one resource whose configuration keys declare 2^30 strings.
+        (
+            ApiKey::DescribeConfigs,
+            1,
+            &[0, 0, 0, 1, 2, 0, 1, b't', 0x40, 0, 0, 0, 0, 1, b'k', 0],
+        ),
+        // JoinGroup v1: a protocol whose metadata declares a 2 GB byte field.
+        (
+            ApiKey::JoinGroup,
+            1,
+            &[
+                0, 1, b'g', 0, 0, 0x27, 0x10, 0, 0, 0x75, 0x30, 0, 0, 0, 1, b'c', 0, 0, 0, 1, 0, 1,
+                b'r', 0x7f, 0xff, 0xff, 0xff, 1,
+            ],
+        ),
+    ];
+    for (api, version, body) in forged {
+        let mut s = raw(&kafka).await;
+        s.write_all(&frame(api as i16, version, body))
+            .await
+            .unwrap();
+        assert_closed(&mut s).await;
+        assert_still_serving(&kafka).await;
+    }
+}
+
+#[tokio::test]
 async fn a_truncated_request_does_not_block_other_clients() {
     let kafka = EmbeddedKafka::start().await;
     let mut s = raw(&kafka).await;

@@ -1,12 +1,15 @@
 //! A bounded, deterministic stand-in for the `request_decoder` fuzz target that runs in every
 //! `cargo test`: valid requests of every served API and version, mutated many ways, must decode
-//! or fail with an error — never panic.
+//! or fail with an error — never panic, never abort — and the length guard must agree with the
+//! codec on every input the codec accepts.
 
-use bytes::{BufMut, Bytes, BytesMut};
-use kafka_protocol::messages::*;
-use kafka_protocol::protocol::{Encodable, StrBytes};
+use bytes::{Buf, BufMut, Bytes, BytesMut};
+use kafka_protocol::messages::{ApiKey, RequestHeader, RequestKind};
+use kafka_protocol::protocol::Decodable;
 
-use crate::embedded::wire::{decode_request, SUPPORTED_APIS};
+use super::request_seeds::{rich_seed_frames, seed_frames, served_versions};
+use crate::embedded::wire::decode_request;
+use crate::embedded::wire::length_guard::check_request_lengths;
 
 /// xorshift64*: deterministic, so a failure reproduces from its iteration number.
 struct Rng(u64);
@@ -21,134 +24,6 @@ impl Rng {
     fn below(&mut self, n: usize) -> usize {
         (self.next() % n.max(1) as u64) as usize
     }
-}
-
-fn body(api: ApiKey) -> Option<RequestKind> {
-    let s = |v: &str| StrBytes::from_string(v.to_owned());
-    Some(match api {
-        ApiKey::Produce => {
-            RequestKind::Produce(ProduceRequest::default().with_acks(1).with_topic_data(vec![
-                produce_request::TopicProduceData::default()
-                    .with_name(TopicName(s("t")))
-                    .with_partition_data(vec![produce_request::PartitionProduceData::default()
-                        .with_index(0)
-                        .with_records(Some(Bytes::from_static(&[0; 70])))]),
-            ]))
-        }
-        ApiKey::Fetch => RequestKind::Fetch(FetchRequest::default().with_topics(
-            vec![fetch_request::FetchTopic::default()
-            .with_topic(TopicName(s("t")))
-            .with_partitions(vec![fetch_request::FetchPartition::default()])],
-        )),
-        ApiKey::ListOffsets => {
-            RequestKind::ListOffsets(ListOffsetsRequest::default().with_topics(vec![
-            list_offsets_request::ListOffsetsTopic::default()
-                .with_name(TopicName(s("t")))
-                .with_partitions(vec![list_offsets_request::ListOffsetsPartition::default()]),
-        ]))
-        }
-        ApiKey::Metadata => {
-            RequestKind::Metadata(MetadataRequest::default().with_topics(Some(vec![
-            metadata_request::MetadataRequestTopic::default().with_name(Some(TopicName(s("t")))),
-        ])))
-        }
-        ApiKey::OffsetCommit => RequestKind::OffsetCommit(
-            OffsetCommitRequest::default()
-                .with_group_id(GroupId(s("g")))
-                .with_topics(vec![
-                    offset_commit_request::OffsetCommitRequestTopic::default()
-                        .with_name(TopicName(s("t")))
-                        .with_partitions(vec![
-                            offset_commit_request::OffsetCommitRequestPartition::default(),
-                        ]),
-                ]),
-        ),
-        ApiKey::OffsetFetch => {
-            RequestKind::OffsetFetch(OffsetFetchRequest::default().with_group_id(GroupId(s("g"))))
-        }
-        ApiKey::FindCoordinator => {
-            RequestKind::FindCoordinator(FindCoordinatorRequest::default().with_key(s("g")))
-        }
-        ApiKey::JoinGroup => RequestKind::JoinGroup(
-            JoinGroupRequest::default()
-                .with_group_id(GroupId(s("g")))
-                .with_protocols(vec![join_group_request::JoinGroupRequestProtocol::default(
-                )
-                .with_name(s("range"))
-                .with_metadata(Bytes::from_static(b"m"))]),
-        ),
-        ApiKey::Heartbeat => {
-            RequestKind::Heartbeat(HeartbeatRequest::default().with_group_id(GroupId(s("g"))))
-        }
-        ApiKey::LeaveGroup => {
-            RequestKind::LeaveGroup(LeaveGroupRequest::default().with_group_id(GroupId(s("g"))))
-        }
-        ApiKey::SyncGroup => RequestKind::SyncGroup(
-            SyncGroupRequest::default()
-                .with_group_id(GroupId(s("g")))
-                .with_assignments(vec![
-                    sync_group_request::SyncGroupRequestAssignment::default()
-                        .with_member_id(s("m")),
-                ]),
-        ),
-        ApiKey::DescribeGroups => RequestKind::DescribeGroups(
-            DescribeGroupsRequest::default().with_groups(vec![GroupId(s("g"))]),
-        ),
-        ApiKey::ListGroups => RequestKind::ListGroups(ListGroupsRequest::default()),
-        ApiKey::ApiVersions => RequestKind::ApiVersions(
-            ApiVersionsRequest::default().with_client_software_name(s("x")),
-        ),
-        ApiKey::CreateTopics => {
-            RequestKind::CreateTopics(CreateTopicsRequest::default().with_topics(vec![
-                create_topics_request::CreatableTopic::default().with_name(TopicName(s("t"))),
-            ]))
-        }
-        ApiKey::DeleteTopics => RequestKind::DeleteTopics(DeleteTopicsRequest::default()),
-        ApiKey::InitProducerId => RequestKind::InitProducerId(InitProducerIdRequest::default()),
-        ApiKey::OffsetForLeaderEpoch => {
-            RequestKind::OffsetForLeaderEpoch(OffsetForLeaderEpochRequest::default())
-        }
-        ApiKey::DescribeConfigs => {
-            RequestKind::DescribeConfigs(DescribeConfigsRequest::default().with_resources(vec![
-            describe_configs_request::DescribeConfigsResource::default().with_resource_name(s("t")),
-        ]))
-        }
-        ApiKey::CreatePartitions => {
-            RequestKind::CreatePartitions(CreatePartitionsRequest::default())
-        }
-        ApiKey::DeleteGroups => RequestKind::DeleteGroups(
-            DeleteGroupsRequest::default().with_groups_names(vec![GroupId(s("g"))]),
-        ),
-        _ => return None,
-    })
-}
-
-/// One valid frame (without size prefix) per served API and version. Encoding may refuse a
-/// field a version lacks; those combinations are skipped.
-pub(crate) fn seed_frames() -> Vec<Vec<u8>> {
-    let mut seeds = Vec::new();
-    for &(api, min, max) in SUPPORTED_APIS {
-        for version in min..=max {
-            let Some(body) = body(api) else { continue };
-            let header = RequestHeader::default()
-                .with_request_api_key(api as i16)
-                .with_request_api_version(version)
-                .with_correlation_id(7)
-                .with_client_id(Some(StrBytes::from_static_str("fuzz")));
-            let mut frame = BytesMut::new();
-            if header
-                .encode(&mut frame, api.request_header_version(version))
-                .is_err()
-            {
-                continue;
-            }
-            if body.encode(&mut frame, version).is_err() {
-                continue;
-            }
-            seeds.push(frame.to_vec());
-        }
-    }
-    seeds
 }
 
 fn mutate(rng: &mut Rng, frame: &mut Vec<u8>) {
@@ -183,31 +58,55 @@ fn mutate(rng: &mut Rng, frame: &mut Vec<u8>) {
     }
 }
 
+/// The API and version a frame's header names, when the broker serves them.
+fn served_header(frame: &[u8]) -> Option<(ApiKey, i16)> {
+    let mut fixed = frame.get(..4)?;
+    let api = ApiKey::try_from(fixed.get_i16()).ok()?;
+    let version = fixed.get_i16();
+    served_versions().find(|&served| served == (api, version))
+}
+
+/// What the codec alone (no length guard) makes of a frame: the bytes it consumed. Only for
+/// frames whose lengths are known to be small: the codec reserves what a length declares.
+fn codec_alone(frame: &[u8], api: ApiKey, version: i16) -> anyhow::Result<usize> {
+    let mut bytes = Bytes::copy_from_slice(frame);
+    RequestHeader::decode(&mut bytes, api.request_header_version(version))?;
+    RequestKind::decode(api, &mut bytes, version)?;
+    Ok(frame.len() - bytes.remaining())
+}
+
 #[test]
-fn every_served_api_and_version_has_a_seed() {
-    let seeds = seed_frames();
-    let served: usize = SUPPORTED_APIS
-        .iter()
-        .map(|&(_, min, max)| (max - min + 1) as usize)
-        .sum();
-    assert!(
-        seeds.len() * 10 >= served * 9,
-        "{} seeds for {served} versions",
-        seeds.len()
-    );
-    for seed in &seeds {
+fn every_served_api_and_version_has_a_minimal_and_a_rich_seed() {
+    let served = served_versions().count();
+    let (minimal, rich) = (seed_frames(), rich_seed_frames());
+    for (kind, seeds) in [("minimal", &minimal), ("rich", &rich)] {
+        let missing: Vec<_> = served_versions()
+            .filter(|&served| !seeds.iter().any(|seed| served_header(seed) == Some(served)))
+            .collect();
+        assert!(missing.is_empty(), "no {kind} seed for {missing:?}");
+    }
+    assert_eq!((minimal.len(), rich.len()), (served, served));
+    for seed in minimal.iter().chain(&rich) {
+        let (api, version) = served_header(seed).expect("a served API and version");
         decode_request(seed).unwrap_or_else(|e| panic!("seed does not decode: {e}"));
+        let walked = check_request_lengths(seed, api, version).expect("the guard accepts");
+        assert_eq!(walked, seed.len(), "{api:?} v{version}: the guard's walk");
+        let consumed = codec_alone(seed, api, version).expect("the codec accepts");
+        assert_eq!(consumed, seed.len(), "{api:?} v{version}: the codec's read");
     }
 }
 
 /// How many mutated inputs one `cargo test` decodes.
-const MUTATED_INPUTS: usize = 3_000;
+const MUTATED_INPUTS: usize = 10_000;
 const CHILD_TEST: &str = "embedded::tests::decoder_mutations::decoder_mutation_child";
 const START_ENV: &str = "KAFKA_LISTENER_DECODER_MUTATION_START";
 
-/// The deterministic sequence of mutated frames.
+/// The deterministic sequence of mutated frames, from minimal and rich seeds alike.
 fn mutated_inputs() -> impl Iterator<Item = Vec<u8>> {
-    let seeds = seed_frames();
+    let seeds: Vec<Vec<u8>> = seed_frames()
+        .into_iter()
+        .chain(rich_seed_frames())
+        .collect();
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
     (0..MUTATED_INPUTS).map(move |_| {
         let mut frame = seeds[rng.below(seeds.len())].clone();
@@ -218,8 +117,12 @@ fn mutated_inputs() -> impl Iterator<Item = Vec<u8>> {
     })
 }
 
-/// Runs in a child process: decodes the inputs from `START_ENV` on, printing each index first,
-/// so the parent can tell which input ended the process.
+/// Runs in a child process, from the input `START_ENV` names. Each input goes through
+/// `decode_request` (line `@i` first: that must never abort), then the guard is compared with
+/// the codec alone: where the guard accepts, both read the same number of bytes; where it
+/// refuses, the codec alone must not decode the input either (line `?i` first: the unguarded
+/// codec may abort there, which is what the guard prevents). Line `=i d|r|e` ends each input:
+/// decoded, refused by the guard, or an error from the codec.
 #[test]
 #[ignore = "child process of mutated_requests_decode_or_fail_cleanly"]
 fn decoder_mutation_child() {
@@ -231,25 +134,48 @@ fn decoder_mutation_child() {
         return;
     };
     let mut out = std::io::stdout().lock();
-    for (i, frame) in mutated_inputs().enumerate().skip(start) {
-        write!(out, "\n@{i}\n")
+    let mut mark = |line: String| {
+        writeln!(out, "{line}")
             .and_then(|_| out.flush())
             .expect("stdout");
-        let _ = decode_request(&frame);
+    };
+    for (i, frame) in mutated_inputs().enumerate().skip(start) {
+        mark(format!("@{i}"));
+        let mut outcome = if decode_request(&frame).is_ok() {
+            'd'
+        } else {
+            'e'
+        };
+        if let Some((api, version)) = served_header(&frame) {
+            match check_request_lengths(&frame, api, version) {
+                Ok(walked) => {
+                    if let Ok(consumed) = codec_alone(&frame, api, version) {
+                        assert_eq!(walked, consumed, "input {i}: {api:?} v{version}");
+                    }
+                }
+                Err(refusal) => {
+                    outcome = 'r';
+                    mark(format!("?{i}"));
+                    assert!(
+                        codec_alone(&frame, api, version).is_err(),
+                        "input {i}: the codec decodes {api:?} v{version} the guard refused \
+                         ({refusal})"
+                    );
+                }
+            }
+        }
+        mark(format!("={i} {outcome}"));
     }
-    writeln!(out, "@done").expect("stdout");
+    mark("@done".to_owned());
 }
 
-/// Every mutated input decodes or is refused with an error. The inputs run in child processes
-/// because kafka-protocol 0.18 reserves `Vec` capacity for an array's declared length before
-/// reading it: a forged length makes it request terabytes, and the failed allocation aborts the
-/// process (not a panic we could catch). Those aborts are counted and reported as the known
-/// upstream defect; any panic, or any other way of dying, fails this test.
+/// Every mutated input decodes or is refused with an error — no panic, no abort — and the
+/// length guard agrees with the codec. The inputs run in child processes, restarted after
+/// each input on which the unguarded codec (the comparison, not the broker's path) aborts.
 #[test]
 fn mutated_requests_decode_or_fail_cleanly() {
     let exe = std::env::current_exe().expect("test binary path");
-    let mut start = 0;
-    let mut upstream_aborts = Vec::new();
+    let (mut start, mut outcomes, mut unguarded_aborts) = (0, String::new(), 0);
     loop {
         let output = std::process::Command::new(&exe)
             .args([
@@ -264,32 +190,43 @@ fn mutated_requests_decode_or_fail_cleanly() {
             .expect("run the decoder child process");
         let stdout = String::from_utf8_lossy(&output.stdout);
         let stderr = String::from_utf8_lossy(&output.stderr);
-        if stdout.contains("@done") {
-            assert!(
-                output.status.success(),
-                "child failed after finishing: {stderr}"
-            );
-            break;
-        }
-        let last: usize = stdout
-            .lines()
-            .filter_map(|l| l.rsplit_once('@').map(|(_, n)| n))
-            .filter_map(|n| n.parse().ok())
-            .next_back()
-            .unwrap_or_else(|| panic!("child decoded nothing: {stderr}"));
-        let allocation_abort =
-            stderr.contains("memory allocation of") && !stderr.contains("panicked");
-        assert!(
-            allocation_abort,
-            "decoding mutated input {last} failed: {stderr}"
+        outcomes.extend(
+            stdout
+                .lines()
+                .filter_map(|l| l.strip_prefix('=')?.chars().last()),
         );
-        upstream_aborts.push(last);
-        start = last + 1;
+        let last = stdout.lines().rfind(|line| line.starts_with(['@', '?']));
+        match last {
+            Some("@done") => {
+                assert!(
+                    output.status.success(),
+                    "child failed after finishing: {stderr}"
+                );
+                break;
+            }
+            Some(line) if line.starts_with('?') && stderr.contains("memory allocation of") => {
+                unguarded_aborts += 1;
+                outcomes.push('r');
+                start = line[1..].parse::<usize>().expect("input number") + 1;
+            }
+            _ => {
+                let input = last
+                    .and_then(|line| line[1..].parse::<usize>().ok())
+                    .and_then(|i| mutated_inputs().nth(i));
+                panic!(
+                    "the decoder child died ({}) at {last:?}, input {input:?}: {stderr}",
+                    output.status
+                );
+            }
+        }
     }
+    let count = |c: char| outcomes.chars().filter(|&o| o == c).count();
+    assert_eq!(outcomes.len(), MUTATED_INPUTS);
     eprintln!(
-        "{} mutated requests decoded or refused; {} hit kafka-protocol's unbounded Vec::with_capacity: {:?}",
-        MUTATED_INPUTS,
-        upstream_aborts.len(),
-        &upstream_aborts[..upstream_aborts.len().min(20)]
+        "{MUTATED_INPUTS} mutated requests: {} decoded, {} refused by the length guard \
+         (the codec alone aborts on {unguarded_aborts} of them), {} refused by the codec",
+        count('d'),
+        count('r'),
+        count('e')
     );
 }

@@ -10,7 +10,7 @@ use kafka_protocol::messages::ApiKey;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use super::decoder_mutations::seed_frames;
+use super::request_seeds::seed_frames;
 use crate::embedded::EmbeddedKafka;
 
 async fn populated() -> EmbeddedKafka {

@@ -7,4 +7,5 @@ mod coordinator_timers;
 mod decoder_mutations;
 mod every_version_answers;
 mod multi_broker;
+mod request_seeds;
 mod settings_and_helpers;
