@@ -230,3 +230,25 @@ fn mutated_requests_decode_or_fail_cleanly() {
         count('e')
     );
 }
+
+/// The directory `write_request_decoder_corpus` fills with seed frames.
+const CORPUS_ENV: &str = "KAFKA_LISTENER_FUZZ_CORPUS";
+
+/// Writes the minimal and rich seed frames, one file each, into the directory
+/// `KAFKA_LISTENER_FUZZ_CORPUS` names, as a starting corpus for the `request_decoder` fuzz
+/// target (see fuzz/README.md): libFuzzer then mutates well-formed requests of every served
+/// API and version instead of first having to discover a valid header.
+#[test]
+#[ignore = "writes files; run by hand before fuzzing"]
+fn write_request_decoder_corpus() {
+    let dir = std::env::var_os(CORPUS_ENV).expect("set KAFKA_LISTENER_FUZZ_CORPUS to a directory");
+    let dir = std::path::PathBuf::from(dir);
+    std::fs::create_dir_all(&dir).expect("create the corpus directory");
+    let seeds = seed_frames().into_iter().map(|f| ("minimal", f));
+    let rich = rich_seed_frames().into_iter().map(|f| ("rich", f));
+    for (kind, frame) in seeds.chain(rich) {
+        let (api, version) = served_header(&frame).expect("a served API and version");
+        let path = dir.join(format!("{api:?}-v{version}-{kind}"));
+        std::fs::write(&path, &frame).unwrap_or_else(|e| panic!("write {}: {e}", path.display()));
+    }
+}
