@@ -29,6 +29,12 @@ class KafkaPythonConsumer:
         )
 
     def subscribe(self, topic):
+        # Fetch the topic's metadata before joining. Without it the leader's first assignment
+        # has no partitions to give, and the rejoin that follows once metadata arrives is where
+        # kafka-python 3.0.12's leader sometimes hangs after sending SyncGroup: it stops
+        # heartbeating, is evicted, and the other member ends up with every partition (seen in
+        # group-split on 3-broker Kafka 4.4, 2 runs of 2; never when metadata came first).
+        self.consumer.partitions_for_topic(topic)
         self.consumer.subscribe([topic])
 
     def poll(self, timeout_s):
