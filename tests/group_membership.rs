@@ -204,6 +204,43 @@ async fn group_partitions_added_to_a_topic_are_assigned_after_a_metadata_refresh
 }
 
 #[tokio::test]
+async fn group_topic_created_after_the_member_joined_is_assigned_without_waiting_for_metadata_max_age(
+) {
+    init_tracing();
+    let kafka = TestKafka::start().await;
+    let topic = unique_name("group-late-topic");
+    // metadata.max.age keeps its 5-minute default: only looking again soon for the missing
+    // topic finds it within the deadline. This is the race of a topic created at start-up
+    // that the broker answering the leader's metadata request did not know yet.
+    let driven = DrivenMember::start(member(
+        &kafka,
+        fast_config(&unique_name("g-late-topic")),
+        &topic,
+    ));
+    eventually(
+        "the member to join while its topic does not exist",
+        Duration::from_secs(30),
+        || async { driven.generation.borrow().is_some() },
+    )
+    .await;
+    assert!(driven.current().is_empty());
+
+    kafka.create_topic(&topic, 3).await;
+    let created = Instant::now();
+    eventually(
+        "the new topic's partitions to be assigned",
+        Duration::from_secs(30),
+        || async { driven.current() == all_partitions(&topic, 3) },
+    )
+    .await;
+    eprintln!(
+        "topic ready to partitions assigned: {:?}",
+        created.elapsed()
+    );
+    driven.stop().await.close().await.expect("close");
+}
+
+#[tokio::test]
 async fn group_member_that_unsubscribes_leaves_and_can_subscribe_again() {
     init_tracing();
     let kafka = TestKafka::start().await;

@@ -21,6 +21,13 @@ use super::{
 use crate::client::ConnectionConfig;
 use kafka_protocol::ResponseError;
 
+/// How soon a member looks again for subscribed topics that the metadata did not list, doubling
+/// up to the maximum: Java's `retry.backoff.ms` and `retry.backoff.max.ms` defaults. A topic
+/// created moments before the join may not have reached the broker that answered yet; waiting
+/// `metadata.max.age.ms` (5 min) to look again would leave it unconsumed that long.
+const MISSING_TOPIC_RECHECK_FIRST: Duration = Duration::from_millis(100);
+const MISSING_TOPIC_RECHECK_MAX: Duration = Duration::from_secs(1);
+
 /// What one [`GroupMember::poll`] changed.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AssignmentChange {
@@ -77,6 +84,8 @@ pub struct GroupMember {
     fenced_instance: bool,
     /// Partition counts of the subscribed topics as of the last join, and when to re-check.
     metadata: Option<(BTreeMap<String, i32>, tokio::time::Instant)>,
+    /// The wait before the next re-check while a subscribed topic is missing from the metadata.
+    missing_topic_recheck: Duration,
     heartbeat: Option<HeartbeatTask>,
     /// After the coordinator was lost: when to try reaching it again, and the next backoff.
     coordinator_retry: Option<(tokio::time::Instant, Duration)>,
@@ -115,6 +124,7 @@ impl GroupMember {
             rejoin_needed: true,
             fenced_instance: false,
             metadata: None,
+            missing_topic_recheck: MISSING_TOPIC_RECHECK_FIRST,
             heartbeat: None,
             coordinator_retry: None,
             last_poll: LastPoll::now(),
@@ -240,8 +250,9 @@ impl GroupMember {
         Ok(None)
     }
 
-    /// Every `metadata.max.age`: re-reads the subscribed topics' partition counts and asks
-    /// for a rebalance when they changed since the last join.
+    /// Every `metadata.max.age` (sooner while a subscribed topic is missing): re-reads the
+    /// subscribed topics' partition counts and asks for a rebalance when they changed since the
+    /// last join.
     async fn check_metadata(&mut self) {
         let due = match &self.metadata {
             Some((_, at)) => tokio::time::Instant::now() >= *at,
@@ -253,7 +264,7 @@ impl GroupMember {
         let Some(counts) = self.read_partition_counts().await else {
             return;
         };
-        let next = tokio::time::Instant::now() + self.config.metadata_max_age;
+        let next = self.next_metadata_check(&counts);
         match self.metadata.replace((counts.clone(), next)) {
             Some((before, _)) if before != counts => {
                 tracing::info!(group = %self.config.group_id, ?before, now = ?counts, "subscribed topics changed; rebalancing");
@@ -261,6 +272,20 @@ impl GroupMember {
             }
             _ => {}
         }
+    }
+
+    /// When to re-read partition counts after reading `counts`: after `metadata.max.age` when
+    /// every subscribed topic is in them, after a short, growing backoff while one is not.
+    fn next_metadata_check(&mut self, counts: &BTreeMap<String, i32>) -> tokio::time::Instant {
+        let wait = if self.topics.iter().all(|topic| counts.contains_key(topic)) {
+            self.missing_topic_recheck = MISSING_TOPIC_RECHECK_FIRST;
+            self.config.metadata_max_age
+        } else {
+            let wait = self.missing_topic_recheck;
+            self.missing_topic_recheck = (wait * 2).min(MISSING_TOPIC_RECHECK_MAX);
+            wait.min(self.config.metadata_max_age)
+        };
+        tokio::time::Instant::now() + wait
     }
 
     async fn read_partition_counts(&self) -> Option<BTreeMap<String, i32>> {
@@ -407,8 +432,12 @@ impl GroupMember {
         self.heartbeat = Some(self.spawn_heartbeat(joined.coordinator_addr));
         self.coordinator_retry = None;
         // The baseline for noticing partition changes; the leader read the same moments ago.
-        let next = tokio::time::Instant::now() + self.config.metadata_max_age;
-        self.metadata = self.read_partition_counts().await.map(|c| (c, next));
+        if let Some(counts) = self.read_partition_counts().await {
+            let next = self.next_metadata_check(&counts);
+            self.metadata = Some((counts, next));
+        } else {
+            self.metadata = None;
+        }
         if !revoked.is_empty() {
             // Cooperative: give the moved partitions up, then rejoin so the leader can hand
             // them to their new owners (Java's follow-up rebalance).
