@@ -431,8 +431,19 @@ impl GroupMember {
         while self.signals.try_recv().is_ok() {}
         self.heartbeat = Some(self.spawn_heartbeat(joined.coordinator_addr));
         self.coordinator_retry = None;
-        // The baseline for noticing partition changes; the leader read the same moments ago.
-        if let Some(counts) = self.read_partition_counts().await {
+        // The baseline for noticing partition changes: what the leader assigned from (a topic
+        // it did not see has no owner, even if a read now lists it); a follower reads its own.
+        let assigned_from = joined.assigned_from.map(|counts| {
+            counts
+                .into_iter()
+                .filter(|(topic, _)| self.topics.contains(topic))
+                .collect()
+        });
+        let baseline = match assigned_from {
+            Some(counts) => Some(counts),
+            None => self.read_partition_counts().await,
+        };
+        if let Some(counts) = baseline {
             let next = self.next_metadata_check(&counts);
             self.metadata = Some((counts, next));
         } else {

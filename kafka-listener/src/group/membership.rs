@@ -35,6 +35,10 @@ pub(crate) struct Joined {
     pub(crate) leader: bool,
     pub(crate) assignment: Assignment,
     pub(crate) coordinator_addr: String,
+    /// The leader's: the partition counts it computed the assignment from. They, not a later
+    /// read, are what a metadata change must be noticed against (Java's assignment snapshot):
+    /// a topic missing from them got no owner even if the next read lists it.
+    pub(crate) assigned_from: Option<BTreeMap<String, i32>>,
     /// The coordinator no longer knew our member id or generation when we rejoined: whatever
     /// we owned was already given to others (cooperative members report it lost).
     pub(crate) generation_lost: bool,
@@ -122,10 +126,12 @@ pub(crate) async fn join_and_sync(
             })?;
         let leader = response.leader == response.member_id;
         tracing::info!(group, member_id = %member_id, generation, protocol = %protocol, leader, members = response.members.len(), "joined group");
-        let assignments = if leader && !response.skip_assignment {
-            leader_assignments(&connection, group, protocol, &response).await?
+        let (assignments, assigned_from) = if leader && !response.skip_assignment {
+            let (assignments, counts) =
+                leader_assignments(&connection, group, protocol, &response).await?;
+            (assignments, Some(counts))
         } else {
-            Vec::new()
+            (Vec::new(), None)
         };
         let sync = sync(
             &connection,
@@ -160,6 +166,7 @@ pub(crate) async fn join_and_sync(
                     leader,
                     assignment,
                     coordinator_addr: connection.addr().to_owned(),
+                    assigned_from,
                     generation_lost,
                 });
             }
@@ -252,13 +259,13 @@ async fn join(
 }
 
 /// The leader's job: decode every member's subscription, read partition counts, run the
-/// selected assignor, encode one assignment per member.
+/// selected assignor, encode one assignment per member. Returns the counts it used too.
 async fn leader_assignments(
     connection: &BrokerConnection,
     group: &str,
     protocol: AssignorKind,
     response: &JoinGroupResponse,
-) -> Result<Vec<(String, Assignment)>, GroupError> {
+) -> Result<(Vec<(String, Assignment)>, BTreeMap<String, i32>), GroupError> {
     let members = response
         .members
         .iter()
@@ -282,7 +289,7 @@ async fn leader_assignments(
     let partitions_per_topic = partition_counts(connection, &topics).await?;
     let result = assign(protocol, &partitions_per_topic, &members);
     tracing::debug!(group, protocol = %protocol, members = members.len(), ?result, "leader computed assignment");
-    Ok(result
+    let assignments = result
         .into_iter()
         .map(|(member, partitions)| {
             (
@@ -293,7 +300,8 @@ async fn leader_assignments(
                 },
             )
         })
-        .collect())
+        .collect();
+    Ok((assignments, partitions_per_topic))
 }
 
 /// Partition counts of the existing `topics`; missing ones are left out (Java skips them).
