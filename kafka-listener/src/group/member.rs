@@ -433,22 +433,19 @@ impl GroupMember {
         self.coordinator_retry = None;
         // The baseline for noticing partition changes: what the leader assigned from (a topic
         // it did not see has no owner, even if a read now lists it); a follower reads its own.
-        let assigned_from = joined.assigned_from.map(|counts| {
-            counts
-                .into_iter()
-                .filter(|(topic, _)| self.topics.contains(topic))
-                .collect()
-        });
-        let baseline = match assigned_from {
-            Some(counts) => Some(counts),
+        let baseline = match joined.assigned_from {
+            Some(counts) => Some(
+                counts
+                    .into_iter()
+                    .filter(|(topic, _)| self.topics.contains(topic))
+                    .collect(),
+            ),
             None => self.read_partition_counts().await,
         };
-        if let Some(counts) = baseline {
+        self.metadata = baseline.map(|counts| {
             let next = self.next_metadata_check(&counts);
-            self.metadata = Some((counts, next));
-        } else {
-            self.metadata = None;
-        }
+            (counts, next)
+        });
         if !revoked.is_empty() {
             // Cooperative: give the moved partitions up, then rejoin so the leader can hand
             // them to their new owners (Java's follow-up rebalance).
