@@ -241,8 +241,9 @@ impl StartContext {
             partitions = ?plan.assigned.as_ref().map(|(partitions, _)| partitions),
             "listener starting"
         );
-        let environment = || MemberEnvironment {
+        let environment = |connection: ConnectionConfig| MemberEnvironment {
             data_plane: Arc::clone(&self.data_plane),
+            connection,
             shutdown: self.shutdown.clone(),
             events: self.events.clone(),
         };
@@ -259,7 +260,7 @@ impl StartContext {
                 assignment,
                 settings,
                 dispatch,
-                environment(),
+                environment(self.connection.clone()),
                 control_tx,
             ));
             runtime.add_member(task, control_rx.await.ok());
@@ -270,14 +271,14 @@ impl StartContext {
                 .connection
                 .clone()
                 .client_id(format!("{}-{n}", plan.client_id_prefix));
-            let member = GroupMember::new(member_connection, plan.group.clone());
+            let member = GroupMember::new(member_connection.clone(), plan.group.clone());
             let (control_tx, control_rx) = tokio::sync::oneshot::channel();
             let task = tokio::spawn(run_member(
                 member,
                 plan.subscription.clone(),
                 settings.clone(),
                 dispatch.clone(),
-                environment(),
+                environment(member_connection.clone()),
                 control_tx,
             ));
             runtime.add_member(task, control_rx.await.ok());

@@ -1,4 +1,5 @@
-//! Connection settings shared by the data plane (rskafka) and the group client.
+//! Connection settings shared by every connection the project opens: rskafka's producer and
+//! admin client, the group client, and the consumer's own [`fetch`]er.
 //!
 //! One [`ConnectionConfig`] builds both rskafka's client and the group client's own
 //! connections, so bootstrap servers, client id, timeouts — and later TLS/SASL — are set in one
@@ -7,6 +8,7 @@
 use std::time::Duration;
 
 mod connection;
+pub mod fetch;
 
 pub use connection::{BrokerConnection, ConnectionError};
 

@@ -87,15 +87,9 @@ pub enum AutoOffsetReset {
     None,
 }
 
-/// `spring.kafka.consumer.isolation-level`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum IsolationLevel {
-    /// Every record, including those of open or aborted transactions (Kafka's default).
-    #[default]
-    ReadUncommitted,
-    /// Only committed transactional records.
-    ReadCommitted,
-}
+/// `spring.kafka.consumer.isolation-level`: the fetcher's own type, so the vocabulary is defined
+/// once.
+pub use crate::client::fetch::IsolationLevel;
 
 /// `security.protocol`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

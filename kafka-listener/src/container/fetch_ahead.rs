@@ -7,8 +7,8 @@
 
 use tokio::sync::{mpsc, oneshot};
 
-use super::fetch::{FetchError, Fetched};
 use super::partition_worker::{RecordSource, SeekTo};
+use crate::client::fetch::{FetchError, Fetched};
 
 enum SourceRequest {
     Fetch(i64, oneshot::Sender<Result<Fetched, FetchError>>),
@@ -100,9 +100,7 @@ impl FetchAhead {
             topic: self.topic.to_string(),
             partition: self.partition,
             offset,
-            source: rskafka::client::error::Error::InvalidResponse(
-                "the partition's fetch task ended".into(),
-            ),
+            reason: "the partition's fetch task ended".to_owned(),
         }
     }
 }

@@ -3,9 +3,9 @@
 use std::time::Duration;
 
 use super::commit_policy::CommitPolicy;
-use super::fetch::FetchSettings;
 use super::lanes::Parallelism;
 use super::partition_worker::{ResetPolicy, WorkerSettings};
+use crate::client::fetch::{FetchSettings, IsolationLevel};
 use crate::config::{AckMode, AutoOffsetReset, ConsumerProperties, ListenerProperties};
 
 /// Kafka's default `auto.commit.interval.ms`.
@@ -74,22 +74,45 @@ pub fn worker_settings_for(
     }
 }
 
-/// Fetch sizes from `fetch-min-size`, `fetch-max-wait` and `max.partition.fetch.bytes`.
+/// Fetch sizes, wait and isolation from `fetch-min-size`, `fetch-max-wait`, `isolation-level`
+/// and the consumer's Kafka properties (`max.partition.fetch.bytes`, `fetch.max.bytes`,
+/// `check.crcs`, and `isolation.level` / `fetch.min.bytes` / `fetch.max.wait.ms` where the typed
+/// keys are unset).
 pub fn fetch_settings_for(consumer: &ConsumerProperties) -> FetchSettings {
     let defaults = FetchSettings::default();
-    let max_bytes = consumer
-        .properties
-        .get("max.partition.fetch.bytes")
-        .and_then(|v| v.trim().parse::<i32>().ok())
-        .filter(|&b| b > 0)
-        .unwrap_or(defaults.max_bytes);
+    let property = |name: &str| consumer.properties.get(name).map(|v| v.trim());
+    let positive_i32 = |name: &str| {
+        property(name)
+            .and_then(|v| v.parse::<i32>().ok())
+            .filter(|&b| b > 0)
+    };
+    let isolation = consumer.isolation_level.or_else(|| {
+        match property("isolation.level")?.to_ascii_lowercase().as_str() {
+            "read_committed" => Some(IsolationLevel::ReadCommitted),
+            "read_uncommitted" => Some(IsolationLevel::ReadUncommitted),
+            _ => None,
+        }
+    });
     FetchSettings {
         min_bytes: consumer
             .fetch_min_size
             .map(|b| b.clamp(1, i32::MAX as u64) as i32)
+            .or_else(|| positive_i32("fetch.min.bytes"))
             .unwrap_or(defaults.min_bytes),
-        max_bytes,
-        max_wait: consumer.fetch_max_wait.unwrap_or(defaults.max_wait),
+        max_bytes: positive_i32("max.partition.fetch.bytes").unwrap_or(defaults.max_bytes),
+        response_max_bytes: positive_i32("fetch.max.bytes").unwrap_or(defaults.response_max_bytes),
+        max_wait: consumer
+            .fetch_max_wait
+            .or_else(|| {
+                property("fetch.max.wait.ms")
+                    .and_then(|v| v.parse::<u64>().ok())
+                    .map(Duration::from_millis)
+            })
+            .unwrap_or(defaults.max_wait),
+        isolation: isolation.unwrap_or(defaults.isolation),
+        check_crcs: property("check.crcs")
+            .map(|v| !v.eq_ignore_ascii_case("false"))
+            .unwrap_or(defaults.check_crcs),
     }
 }
 

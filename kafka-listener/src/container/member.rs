@@ -14,17 +14,17 @@ use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use rskafka::client::partition::UnknownTopicHandling;
 use tokio_util::sync::CancellationToken;
 
 use super::ack_events::AckEvents;
 use super::events::ContainerEvent;
-use super::fetch::{FetchSettings, PartitionFetcher};
 use super::partition_worker::{
     spawn_worker, ListenerDispatch, PartitionCommitter, PartitionIdentity, SeekTo, WorkerHandle,
     WorkerSettings,
 };
 use super::subscription::Subscription;
+use crate::client::fetch::{FetchSettings, Fetcher};
+use crate::client::ConnectionConfig;
 use crate::error::{DeliveryFailure, ErrorHandler};
 use crate::group::{
     BoxFuture, GroupError, GroupMember, OffsetAndMetadata, OffsetCommitter, RebalanceListener,
@@ -81,6 +81,8 @@ pub(super) struct Partitions<D, F> {
     pub(super) events: tokio::sync::broadcast::Sender<ContainerEvent>,
     pub(super) settings: MemberSettings,
     pub(super) data_plane: Arc<rskafka::client::Client>,
+    /// The member's fetcher: one connection per broker for all its partitions.
+    pub(super) fetcher: Fetcher,
     pub(super) dispatch: ListenerDispatch<D, F>,
     pub(super) workers: Mutex<HashMap<TopicPartition, WorkerHandle>>,
     pub(super) paused: Mutex<HashSet<TopicPartition>>,
@@ -105,6 +107,7 @@ where
             events: environment.events,
             settings: settings.clone(),
             data_plane: environment.data_plane,
+            fetcher: Fetcher::new(environment.connection, settings.fetch),
             dispatch,
             workers: Mutex::new(HashMap::new()),
             paused: Mutex::new(HashSet::new()),
@@ -119,17 +122,6 @@ where
         position: i64,
         committer: C,
     ) {
-        let client = match self
-            .data_plane
-            .partition_client(tp.topic.as_str(), tp.partition, UnknownTopicHandling::Retry)
-            .await
-        {
-            Ok(client) => Arc::new(client),
-            Err(error) => {
-                tracing::error!(topic = %tp.topic, partition = tp.partition, %error, "cannot open the partition; it stays idle until the next rebalance");
-                return;
-            }
-        };
         let identity = PartitionIdentity {
             topic: tp.topic.as_str().into(),
             partition: tp.partition,
@@ -140,7 +132,7 @@ where
             identity,
             position,
             self.settings.worker,
-            PartitionFetcher::new(client, self.settings.fetch),
+            self.fetcher.partition(tp.topic.as_str(), tp.partition),
             Arc::new(committer),
             self.settings.error_handler.clone(),
             self.dispatch.clone(),
@@ -298,8 +290,10 @@ impl MemberControl {
 /// What a member shares with the rest of the application.
 #[derive(Debug, Clone)]
 pub struct MemberEnvironment {
-    /// The data-plane client partitions are fetched with.
+    /// rskafka's client, for topic listings and starting offsets.
     pub data_plane: Arc<rskafka::client::Client>,
+    /// How the member's fetcher reaches the brokers (client id, timeouts, security).
+    pub connection: ConnectionConfig,
     /// Cancelled to shut the member down.
     pub shutdown: CancellationToken,
     /// Where assignment changes and errors are reported.

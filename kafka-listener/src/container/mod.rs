@@ -6,7 +6,6 @@ mod assigned;
 mod background_commit;
 mod commit_policy;
 mod events;
-mod fetch;
 mod fetch_ahead;
 mod from_config;
 mod handler_glue;
@@ -19,8 +18,8 @@ mod worker_handle;
 mod worker_log;
 mod worker_settings;
 
+pub use crate::client::fetch::{FetchError, FetchSettings, Fetched, PartitionFetcher};
 pub use commit_policy::{CommitPolicy, CommitSchedule};
-pub use fetch::{FetchError, FetchSettings, Fetched, PartitionFetcher};
 
 pub use ack_events::{AckEvent, AckEventReceiver, AckEvents};
 pub use assigned::{run_assigned, Assignment};

@@ -99,6 +99,23 @@ impl OffsetTracker {
         }
     }
 
+    /// Records that the partition's log up to `position` held nothing to dispatch after the
+    /// last dispatched offset (transaction markers, aborted transactions): once everything
+    /// dispatched is acknowledged, the committable position reaches `position`. `true` if that
+    /// moved anything.
+    pub fn skipped_to(&mut self, position: i64) -> bool {
+        let last = self
+            .in_flight
+            .back()
+            .map_or(self.acked_position - 1, |&(offset, _)| offset);
+        if position - 1 <= last {
+            return false;
+        }
+        self.in_flight.push_back((position - 1, true));
+        self.advance_over_acknowledged_prefix();
+        true
+    }
+
     /// Forgets everything dispatched at or after `offset`, which will be delivered again (nack,
     /// seek, retry). Acknowledgments of those offsets that arrive later are rejected.
     pub fn rewind_to(&mut self, offset: i64) {
@@ -215,6 +232,20 @@ mod tests {
         tracker.committed(1);
         assert_eq!(tracker.committable(), None);
         assert_eq!(tracker.committed_position(), 1);
+    }
+
+    #[test]
+    fn skipped_markers_become_committable_once_earlier_records_are_acknowledged() {
+        let mut tracker = tracker_with(0, &[0, 1]);
+        assert!(tracker.skipped_to(3), "offset 2 was a commit marker");
+        assert_eq!(tracker.committable(), None, "0 and 1 still run");
+        tracker.acknowledge(0).unwrap();
+        tracker.acknowledge(1).unwrap();
+        assert_eq!(tracker.committable(), Some(3));
+        assert!(!tracker.skipped_to(3), "nothing new to skip");
+        tracker.dispatched(3);
+        tracker.acknowledge(3).unwrap();
+        assert_eq!(tracker.committable(), Some(4));
     }
 
     #[test]

@@ -18,9 +18,9 @@ use tokio::sync::{mpsc, oneshot};
 use super::ack_events::{AckEvent, AckEventReceiver, AckEvents};
 use super::background_commit::{BackgroundCommit, CommitAnswer};
 use super::commit_policy::CommitSchedule;
-use super::fetch::FetchError;
 use super::fetch_ahead::FetchAhead;
 use super::offset_tracker::OffsetTracker;
+use crate::client::fetch::{FetchError, Fetched};
 use crate::error::{DeliveryFailure, ErrorHandler};
 use crate::record::ConsumerRecord;
 
@@ -191,7 +191,7 @@ where
                 answer = self.commits.answer() => self.on_commit_done(answer).await,
                 fetched = self.fetch.answer(), if may_fetch => match fetched {
                     Ok(fetched) => {
-                        if let Some(drain_timed_out) = self.process(fetched.records).await {
+                        if let Some(drain_timed_out) = self.process(fetched).await {
                             break drain_timed_out;
                         }
                     }
@@ -211,12 +211,48 @@ where
         self.finish(drain_timed_out).await;
     }
 
-    /// Delivers one fetch's records, `max_poll_records` per poll. `Some` when stopping.
-    async fn process(&mut self, records: Vec<ConsumerRecord>) -> Option<bool> {
-        if let Some(last) = records.last() {
-            // Fetch ahead: the next records travel while these are handled.
-            self.fetch.want(last.offset + 1);
+    /// Delivers one fetch's records, then moves the position over what the fetch read but
+    /// delivered nothing for (transaction markers, aborted transactions), so a partition that
+    /// ends in a marker is not fetched from the same offset again and again. `Some` when
+    /// stopping.
+    async fn process(&mut self, fetched: Fetched) -> Option<bool> {
+        let Fetched {
+            records,
+            next_position,
+            corrupt,
+            ..
+        } = fetched;
+        if let Some(corrupt) = &corrupt {
+            tracing::error!(
+                topic = %self.identity.topic,
+                partition = self.identity.partition,
+                base_offset = corrupt.base_offset,
+                last_offset = corrupt.last_offset,
+                reason = %corrupt.reason,
+                "a record batch cannot be read; it goes to the error handler as raw bytes"
+            );
         }
+        let delivered_up_to = records.last().map_or(self.position, |r| r.offset + 1);
+        if next_position > self.position {
+            // Fetch ahead: the next records travel while these are handled.
+            self.fetch.want(next_position);
+        }
+        if let Some(stopping) = self.process_records(records).await {
+            return Some(stopping);
+        }
+        // Nothing moved the position elsewhere (a nack, a seek, a failed recovery): skip what
+        // the fetch consumed without records.
+        if self.position == delivered_up_to && next_position > self.position {
+            self.position = next_position;
+            if self.tracker.skipped_to(next_position) && self.tracker.is_drained() {
+                self.commit().await;
+            }
+        }
+        None
+    }
+
+    /// Delivers one fetch's records, `max_poll_records` per poll. `Some` when stopping.
+    async fn process_records(&mut self, records: Vec<ConsumerRecord>) -> Option<bool> {
         let dispatch = match &self.dispatch {
             ListenerDispatch::Batches(dispatch) => {
                 let dispatch = Arc::clone(dispatch);

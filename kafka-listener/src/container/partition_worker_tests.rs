@@ -56,8 +56,10 @@ impl RecordSource for MemoryLog {
         }
         let high_watermark = self.records.lock().unwrap().len() as i64;
         Ok(Fetched {
+            next_position: found.last().map_or(position, |r| r.offset + 1),
             records: found,
             high_watermark,
+            ..Fetched::default()
         })
     }
 

@@ -7,8 +7,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::commit_policy::CommitPolicy;
-use super::fetch::{FetchError, Fetched, PartitionFetcher};
 use super::lanes::Parallelism;
+use crate::client::fetch::{FetchError, Fetched, OffsetQuery, PartitionFetcher};
 
 /// Where records come from: the partition's fetcher, or a test's source.
 pub trait RecordSource: Send + 'static {
@@ -24,20 +24,14 @@ impl RecordSource for PartitionFetcher {
     }
 
     async fn resolve(&mut self, target: SeekTo) -> Result<i64, FetchError> {
-        use rskafka::client::partition::OffsetAt;
         match target {
             SeekTo::Offset(offset) => Ok(offset),
-            SeekTo::Beginning => self.offset_at(OffsetAt::Earliest).await,
-            SeekTo::End => self.offset_at(OffsetAt::Latest).await,
+            SeekTo::Beginning => self.offset_for(OffsetQuery::Earliest).await,
+            SeekTo::End => self.offset_for(OffsetQuery::Latest).await,
             SeekTo::Timestamp(millis) => {
-                let at =
-                    rskafka::chrono::TimeZone::timestamp_millis_opt(&rskafka::chrono::Utc, millis)
-                        .single()
-                        .map(OffsetAt::Timestamp)
-                        .unwrap_or(OffsetAt::Latest);
-                match self.offset_at(at).await? {
+                match self.offset_for(OffsetQuery::Timestamp(millis)).await? {
                     // No record at or after the time: the log end, as Spring's seekToTimestamp.
-                    offset if offset < 0 => self.offset_at(OffsetAt::Latest).await,
+                    offset if offset < 0 => self.offset_for(OffsetQuery::Latest).await,
                     offset => Ok(offset),
                 }
             }

@@ -7,14 +7,13 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
-use rskafka::client::partition::{OffsetAt, UnknownTopicHandling};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tokio_util::sync::{CancellationToken, DropGuard};
 
 use super::{CORRELATION_ID, REPLY_PARTITION, REPLY_TOPIC};
+use crate::client::fetch::{FetchError, FetchSettings, Fetcher, OffsetQuery, PartitionFetcher};
 use crate::client::{ClientError, ConnectionConfig};
-use crate::container::{FetchError, FetchSettings, PartitionFetcher};
 use crate::producer::{KafkaTemplate, ProducerRecord, SendError, SendResult};
 use crate::record::ConsumerRecord;
 
@@ -142,24 +141,21 @@ impl ReplyingKafkaTemplate {
             }
             None => (0..count).collect(),
         };
-        let client = connection.rskafka_client().await?;
+        // One fetcher for every reply partition: one connection per broker.
+        let replies = Fetcher::new(
+            connection.clone(),
+            FetchSettings {
+                max_wait: Duration::from_millis(200),
+                ..FetchSettings::default()
+            },
+        );
         let stop = CancellationToken::new();
         let pending: Pending = Arc::default();
         let mut readers = Vec::new();
         for partition in partitions {
-            let partition_client = client
-                .partition_client(reply_topic.as_str(), partition, UnknownTopicHandling::Retry)
-                .await
-                .map_err(|e| topic_error(e.to_string()))?;
-            let fetcher = PartitionFetcher::new(
-                Arc::new(partition_client),
-                FetchSettings {
-                    max_wait: Duration::from_millis(200),
-                    ..FetchSettings::default()
-                },
-            );
+            let fetcher = replies.partition(reply_topic.as_str(), partition);
             let start = fetcher
-                .offset_at(OffsetAt::Latest)
+                .offset_for(OffsetQuery::Latest)
                 .await
                 .map_err(|e| topic_error(e.to_string()))?;
             readers.push(tokio::spawn(read_replies(
@@ -342,6 +338,7 @@ async fn read_replies(
         };
         match fetched {
             Ok(fetched) => {
+                position = position.max(fetched.next_position);
                 for reply in fetched.records {
                     position = reply.offset + 1;
                     let Some(correlation) = reply.headers.last_value(CORRELATION_ID) else {
@@ -366,7 +363,7 @@ async fn read_replies(
                 }
             }
             Err(FetchError::OffsetOutOfRange { .. }) => {
-                match fetcher.offset_at(OffsetAt::Latest).await {
+                match fetcher.offset_for(OffsetQuery::Latest).await {
                     Ok(latest) => position = latest,
                     Err(error) => tracing::warn!(%error, "reply topic offset lookup failed"),
                 }
