@@ -38,6 +38,12 @@ pub struct Header {
     pub value: Option<Bytes>,
 }
 
+/// The header the fetcher sets on the stand-in record of a record batch it could not read (a
+/// CRC mismatch, malformed records): the value says why. The stand-in's value is the batch's
+/// raw bytes and its offset the batch's last, and it never reaches the handler: the error
+/// handler gets it, so a dead-letter recoverer keeps the bytes and the partition moves on.
+pub const CORRUPT_BATCH_HEADER: &str = "kafka_listener-corrupt-batch";
+
 /// A record's headers in wire order. Duplicate names and null values are kept.
 ///
 /// ```
@@ -148,4 +154,13 @@ pub struct ConsumerRecord<K = Bytes, V = Bytes> {
     pub value: Option<V>,
     /// Headers in wire order.
     pub headers: Headers,
+}
+
+impl ConsumerRecord {
+    /// Why the fetcher could not read the batch this record stands in for, if it is such a
+    /// stand-in (see [`CORRUPT_BATCH_HEADER`]).
+    pub fn corrupt_batch_reason(&self) -> Option<String> {
+        let reason = self.headers.last_value(CORRUPT_BATCH_HEADER)?;
+        Some(String::from_utf8_lossy(&reason).into_owned())
+    }
 }

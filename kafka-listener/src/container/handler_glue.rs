@@ -78,6 +78,9 @@ pub fn record_dispatch(
     state: AppState,
 ) -> impl Fn(ConsumerRecord, AckEvents) -> HandlerFuture + Clone + Send + Sync + 'static {
     move |record, acks| {
+        if let Some(reason) = record.corrupt_batch_reason() {
+            return Box::pin(std::future::ready(Err(corrupt_batch(reason))));
+        }
         let ctx = RecordContext::new(record, Arc::new(acks))
             .with_listener(listener.clone())
             .with_state(state.clone());
@@ -93,11 +96,36 @@ pub fn batch_dispatch(
     state: AppState,
 ) -> BatchDispatch<HandlerError> {
     Arc::new(move |records, acks| {
+        let corrupt = records
+            .iter()
+            .enumerate()
+            .find_map(|(index, r)| Some((index, r.corrupt_batch_reason()?)));
+        if let Some((index, reason)) = corrupt {
+            let HandlerError::Extract { argument, source } = corrupt_batch(reason) else {
+                unreachable!("corrupt_batch builds an extraction error")
+            };
+            return Box::pin(std::future::ready(Err(HandlerError::Extract {
+                argument,
+                source: ExtractError::InBatch {
+                    index,
+                    source: Box::new(source),
+                },
+            })));
+        }
         let ctx = BatchContext::new(records, Arc::new(acks))
             .with_listener(listener.clone())
             .with_state(state.clone());
         handler(ctx)
     })
+}
+
+/// The error a record standing in for an unreadable batch fails with, before any extractor
+/// runs: not retryable, so the recoverer gets it at once.
+fn corrupt_batch(reason: String) -> HandlerError {
+    HandlerError::Extract {
+        argument: "record batch",
+        source: ExtractError::CorruptBatch { reason },
+    }
 }
 
 #[cfg(test)]

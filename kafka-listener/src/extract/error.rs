@@ -125,6 +125,14 @@ pub enum ExtractError {
     /// A user-defined extractor rejected the record.
     #[error(transparent)]
     Custom(BoxError),
+    /// The record stands in for a record batch the fetcher could not read (CRC mismatch,
+    /// malformed records). Its value is the batch's raw bytes, so a dead-letter recoverer keeps
+    /// them; its offset is the batch's last, so consumption moves past the batch.
+    #[error("{reason}; the batch's raw bytes are the record's value")]
+    CorruptBatch {
+        /// What was wrong with the batch.
+        reason: String,
+    },
 }
 
 impl ExtractError {

@@ -127,7 +127,14 @@ impl BatchDecoder<'_> {
                     out.next_position = Some(last_offset.saturating_add(1));
                 }
                 Err(reason) => {
-                    let corrupt = self.corrupt_at(&batch, &reason);
+                    let mut corrupt = self.corrupt_at(&batch, &reason);
+                    // A damaged header may claim a huge last offset: the next batch's base
+                    // offset bounds it.
+                    if let Some(next_base) =
+                        read_i64(&bytes, 0).filter(|b| *b > corrupt.base_offset)
+                    {
+                        corrupt.last_offset = corrupt.last_offset.min(next_base - 1);
+                    }
                     out.next_position = Some(corrupt.last_offset.saturating_add(1));
                     out.corrupt = Some(corrupt);
                     break;

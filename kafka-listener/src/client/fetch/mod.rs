@@ -30,7 +30,7 @@ pub use decode::{AbortedTransaction, CorruptBatch, IsolationLevel};
 pub use offsets::OffsetQuery;
 
 use super::ConnectionConfig;
-use crate::record::ConsumerRecord;
+use crate::record::{ConsumerRecord, Headers, TimestampType, CORRUPT_BATCH_HEADER};
 use broker_loop::{FetchJob, JobError};
 use decode::BatchDecoder;
 use pool::ConnectionPool;
@@ -340,6 +340,23 @@ impl PartitionFetcher {
         }
     }
 
+    /// The record that carries an unreadable batch to the error handler (see
+    /// [`CORRUPT_BATCH_HEADER`]).
+    fn corrupt_batch_stand_in(&self, corrupt: &CorruptBatch) -> ConsumerRecord {
+        let mut headers = Headers::new();
+        headers.push(CORRUPT_BATCH_HEADER, Some(corrupt.reason.clone()));
+        ConsumerRecord {
+            topic: self.topic.to_string(),
+            partition: self.partition,
+            offset: corrupt.last_offset,
+            timestamp: -1,
+            timestamp_type: TimestampType::CreateTime,
+            key: None,
+            value: Some(corrupt.bytes.clone()),
+            headers,
+        }
+    }
+
     fn failed(&self, offset: i64, reason: String) -> FetchError {
         FetchError::Broker {
             topic: self.topic.to_string(),
@@ -372,14 +389,24 @@ impl PartitionFetcher {
             aborted: aborted.as_deref(),
         }
         .decode(data.records.unwrap_or_default());
-        let next_position = decoded
-            .next_position
+        let mut records = decoded.records;
+        let mut corrupt = decoded.corrupt;
+        let mut next_position = decoded.next_position;
+        if let Some(corrupt) = corrupt.as_mut() {
+            // Nor can it reach past the log end.
+            if data.high_watermark > corrupt.base_offset {
+                corrupt.last_offset = corrupt.last_offset.min(data.high_watermark - 1);
+                next_position = Some(corrupt.last_offset + 1);
+            }
+            records.push(self.corrupt_batch_stand_in(corrupt));
+        }
+        let next_position = next_position
             .unwrap_or(position)
-            .max(decoded.records.last().map_or(position, |r| r.offset + 1));
+            .max(records.last().map_or(position, |r| r.offset + 1));
         Fetched {
-            records: decoded.records,
+            records,
             next_position,
-            corrupt: decoded.corrupt,
+            corrupt,
             high_watermark: data.high_watermark,
             last_stable_offset: data.last_stable_offset,
             log_start_offset: data.log_start_offset,
