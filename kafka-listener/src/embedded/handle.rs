@@ -1,7 +1,6 @@
 //! [`EmbeddedKafka`]: starting, configuring and stopping the broker, and test helpers.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::AtomicI64;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -19,6 +18,7 @@ use super::coordinator::{Coordinator, CoordinatorConfig};
 use super::group::GroupState;
 use super::server;
 use super::topics::{new_uuid, BrokerInfo, TopicRegistry};
+use super::transactions::Transactions;
 
 /// Errors of the embedded broker's handle.
 #[derive(Debug, thiserror::Error)]
@@ -193,7 +193,7 @@ impl EmbeddedKafkaBuilder {
             },
             topics: TopicRegistry::new(infos.clone()),
             coordinator,
-            next_producer_id: AtomicI64::new(1000),
+            transactions: Transactions::new(),
         });
         for (listener, info) in listeners.into_iter().zip(&infos) {
             let ctx = BrokerContext {
@@ -343,7 +343,7 @@ impl EmbeddedKafka {
                 continue;
             };
             let start = log.log_start_offset();
-            let Some(read) = log.read(start, usize::MAX, true) else {
+            let Some(read) = log.read(start, usize::MAX, true, false) else {
                 continue;
             };
             let mut bytes = read.records;

@@ -33,6 +33,7 @@ mod membership;
 mod offsets;
 mod server;
 mod topics;
+mod transactions;
 pub mod wire;
 
 pub use handle::{ConsumedRecord, EmbeddedKafka, EmbeddedKafkaBuilder, EmbeddedKafkaError};

@@ -2,7 +2,6 @@
 //! DeleteTopics, CreatePartitions, DescribeConfigs, InitProducerId.
 
 use std::collections::HashSet;
-use std::sync::atomic::Ordering;
 
 use kafka_protocol::messages::api_versions_response::ApiVersion;
 use kafka_protocol::messages::create_partitions_response::CreatePartitionsTopicResult;
@@ -428,12 +427,22 @@ pub(crate) fn describe_configs(
 /// implemented; transactional ids get an id too, so `enable.idempotence` clients start).
 pub(crate) fn init_producer_id(
     ctx: &BrokerContext,
-    _request: InitProducerIdRequest,
+    request: InitProducerIdRequest,
 ) -> InitProducerIdResponse {
-    let id = ctx.cluster.next_producer_id.fetch_add(1, Ordering::Relaxed);
-    InitProducerIdResponse::default()
-        .with_producer_id(ProducerId(id))
-        .with_producer_epoch(0)
+    let transactional_id = request.transactional_id.as_ref().map(|id| id.as_str());
+    let response = InitProducerIdResponse::default()
+        .with_producer_id(ProducerId(-1))
+        .with_producer_epoch(-1)
         .with_ongoing_txn_producer_id(ProducerId(-1))
-        .with_ongoing_txn_producer_epoch(-1)
+        .with_ongoing_txn_producer_epoch(-1);
+    match ctx
+        .cluster
+        .transactions
+        .init_producer(transactional_id, &ctx.cluster.topics)
+    {
+        Ok((id, epoch)) => response
+            .with_producer_id(ProducerId(id))
+            .with_producer_epoch(epoch),
+        Err(code) => response.with_error_code(code),
+    }
 }
