@@ -251,7 +251,10 @@ client_yml() { echo "$STATE_DIR/client-security.yml"; }
 # protocol on CLIENT, PLAINTEXT for inter-broker (BROKER) and controller traffic.
 broker_security_config() {
     local k=$1 tls
-    local -a bports=($BROKER_PORTS) cports=($CONTROLLER_PORTS) clports=($CLIENT_PORTS)
+    local -a bports cports clports
+    read -r -a bports <<<"$BROKER_PORTS"
+    read -r -a cports <<<"$CONTROLLER_PORTS"
+    read -r -a clports <<<"$CLIENT_PORTS"
     tls=$(tls_dir)
     cat <<EOF
 # Clients use CLIENT ($(protocol_name)); brokers reach each other on BROKER and the controllers on
@@ -529,7 +532,8 @@ broker_port() {
 }
 
 client_port() {
-    local -a ports=($(client_ports))
+    local -a ports
+    read -r -a ports <<<"$(client_ports)"
     echo "${ports[$1 - 1]}"
 }
 
@@ -926,7 +930,8 @@ cmd_status() {
     secured && clients=", clients on $(protocol_name)"
     echo "cluster in $STATE_DIR: Kafka $VERSION, $BROKERS broker(s), cluster id $CLUSTER_ID$clients"
     for k in $(all_brokers); do
-        local listeners="listener 127.0.0.1:$(broker_port "$k")"
+        local listeners
+        listeners="listener 127.0.0.1:$(broker_port "$k")"
         if secured; then
             listeners="listener 127.0.0.1:$(client_port "$k") ($(protocol_name)), inter-broker 127.0.0.1:$(broker_port "$k")"
         fi
