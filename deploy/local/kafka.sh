@@ -25,7 +25,8 @@
 # Security (--security; without it, or with `plaintext`, clients get one PLAINTEXT listener):
 #   --security sasl_ssl        SASL over TLS, ssl.client.auth=none (SASL is the identity)
 #   --security ssl             TLS only, ssl.client.auth=requested: one-way TLS and mutual TLS
-#                              (client certificate, principal User:CN=alice) both work
+#                              (client certificate, principal User:CN=alice,O=kafka-listener)
+#                              both work
 #   --security sasl_plaintext  SASL without TLS
 #   --oauthbearer              (sasl_* only) also enable OAUTHBEARER with Kafka's built-in
 #                              UNSECURED validator: any unsigned JWT is accepted, so it is off
@@ -63,6 +64,8 @@
 #     client-truststore.p12    the CA as a PKCS12 trust store (alias ca)
 #     client-truststore.pem    the CA as PEM (a copy of ca.pem)
 #     other-ca.pem, other-ca.key  an unrelated CA, for negative tests (nothing trusts it)
+#     store-password, openssl.cnf, generate.log  the store password, the openssl extensions used,
+#                              the generation log
 #
 set -euo pipefail
 

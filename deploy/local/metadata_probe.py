@@ -102,12 +102,13 @@ def registered_brokers(address, timeout, tls=None, sasl=None):
     host, _, port = address.rpartition(":")
     with socket.create_connection((host, int(port)), timeout=timeout) as plain_sock:
         plain_sock.settimeout(timeout)
-        sock = tls.wrap_socket(plain_sock, server_hostname=host) if tls else plain_sock
-        if sasl:
-            sasl_plain(sock, *sasl)
-        sock.sendall(encode_request(correlation_id=1))
-        (size,) = struct.unpack(">i", read_exactly(sock, 4))
-        reader = Reader(read_exactly(sock, size))
+        # wrap_socket detaches plain_sock; the TLS socket then owns (and closes) the connection.
+        with tls.wrap_socket(plain_sock, server_hostname=host) if tls else plain_sock as sock:
+            if sasl:
+                sasl_plain(sock, *sasl)
+            sock.sendall(encode_request(correlation_id=1))
+            (size,) = struct.unpack(">i", read_exactly(sock, 4))
+            reader = Reader(read_exactly(sock, size))
     correlation_id = reader.take(">i")
     if correlation_id != 1:
         raise ValueError(f"unexpected correlation id {correlation_id}")
