@@ -97,19 +97,9 @@ pub enum IsolationLevel {
     ReadCommitted,
 }
 
-/// `security.protocol`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum SecurityProtocol {
-    /// No TLS, no SASL (default).
-    #[default]
-    Plaintext,
-    /// TLS.
-    Ssl,
-    /// SASL without TLS.
-    SaslPlaintext,
-    /// SASL over TLS.
-    SaslSsl,
-}
+/// `security.protocol`: the connection layer's type, so configuration and connections share one
+/// vocabulary.
+pub use crate::client::SecurityProtocol;
 
 /// A partition assignor named in `partition.assignment.strategy`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
