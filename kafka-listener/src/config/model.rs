@@ -1,9 +1,9 @@
 //! The typed form of `spring.kafka.*`, with Spring Boot 4's keys and defaults.
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use super::codec::{Deserializer, Serializer};
+use super::properties_map::Properties;
 
 /// `spring.kafka.listener.ack-mode`: when the container commits offsets (Spring Kafka's
 /// `ContainerProperties.AckMode`).
@@ -210,7 +210,7 @@ pub struct ConsumerProperties {
     /// `security.protocol` for consumers.
     pub security_protocol: Option<SecurityProtocol>,
     /// `properties.*`: raw Kafka consumer properties.
-    pub properties: BTreeMap<String, String>,
+    pub properties: Properties,
     /// `request.timeout.ms` from the properties maps, if set.
     pub request_timeout: Option<Duration>,
     /// The group-membership settings with precedence applied.
@@ -283,7 +283,7 @@ pub struct ProducerProperties {
     /// `security.protocol` for producers.
     pub security_protocol: Option<SecurityProtocol>,
     /// `properties.*`: raw Kafka producer properties.
-    pub properties: BTreeMap<String, String>,
+    pub properties: Properties,
     /// `request.timeout.ms` from the properties maps, if set.
     pub request_timeout: Option<Duration>,
 }
@@ -309,7 +309,7 @@ pub struct AdminProperties {
     /// `security.protocol` for the admin client.
     pub security_protocol: Option<SecurityProtocol>,
     /// `properties.*`: raw Kafka admin properties.
-    pub properties: BTreeMap<String, String>,
+    pub properties: Properties,
     /// `request.timeout.ms` from the properties maps, if set.
     pub request_timeout: Option<Duration>,
 }
