@@ -206,3 +206,38 @@ fn a_spring_boot_pem_ssl_bundle_supplies_the_trust_store() {
         .to_string();
     assert!(err.contains("no SSL bundle `missing`"), "{err}");
 }
+
+#[test]
+fn spring_config_additional_location_overrides_the_applications_own_keys() {
+    let dir = std::env::temp_dir().join(format!("kl-additional-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let extra = dir.join("client-security.yml");
+    std::fs::write(
+        &extra,
+        format!("spring.kafka:\n  security.protocol: SASL_PLAINTEXT\n  properties:\n    sasl.mechanism: SCRAM-SHA-512\n    sasl.jaas.config: '{JAAS}'\n"),
+    )
+    .unwrap();
+    let location = format!("file:{}", extra.display());
+    let props = load_with_env(
+        "spring.kafka.security.protocol: PLAINTEXT\nspring.kafka.consumer.group-id: app",
+        &[("SPRING_CONFIG_ADDITIONAL_LOCATION", location.as_str())],
+    )
+    .unwrap();
+    assert_eq!(props.consumer.group_id.as_deref(), Some("app"));
+    let security = props.consumer_connection().security_config().clone();
+    assert_eq!(security.protocol(), SecurityProtocol::SaslPlaintext);
+    assert_eq!(
+        security.sasl().unwrap().mechanism(),
+        SaslMechanism::ScramSha512
+    );
+    let missing = load_with_env(
+        "a: 1",
+        &[("SPRING_CONFIG_ADDITIONAL_LOCATION", "optional:/nowhere.yml")],
+    );
+    assert!(missing.is_ok());
+    assert!(load_with_env(
+        "a: 1",
+        &[("SPRING_CONFIG_ADDITIONAL_LOCATION", "/nowhere.yml")]
+    )
+    .is_err());
+}
