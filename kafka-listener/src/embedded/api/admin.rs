@@ -26,6 +26,7 @@ use crate::embedded::codes;
 use crate::embedded::coordinator::sb;
 use crate::embedded::topics::Topic;
 use crate::embedded::wire::SUPPORTED_APIS;
+use kafka_protocol::messages::ApiKey;
 
 /// Kafka reports "authorized operations not requested" as `Integer.MIN_VALUE`.
 const AUTHORIZED_OPERATIONS_OMITTED: i32 = i32::MIN;
@@ -69,6 +70,12 @@ pub(crate) fn api_versions(error_code: i16) -> ApiVersionsResponse {
         .with_api_keys(
             SUPPORTED_APIS
                 .iter()
+                // SASL is answered by the connection (embedded::sasl) before requests reach the
+                // handlers, on brokers started with it; advertised always, as Kafka does.
+                .chain(&[
+                    (ApiKey::SaslHandshake, 0, 1),
+                    (ApiKey::SaslAuthenticate, 0, 2),
+                ])
                 .map(|&(api, min, max)| {
                     ApiVersion::default()
                         .with_api_key(api as i16)
