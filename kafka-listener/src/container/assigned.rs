@@ -72,7 +72,7 @@ where
                     .map(|tp| (tp.clone(), None))
                     .collect::<BTreeMap<_, _>>(),
             };
-            starting_offsets(&partitions.data_plane, &group, assignment.reset, committed).await
+            starting_offsets(&partitions.fetcher, &group, assignment.reset, committed).await
         };
         let error = tokio::select! {
             _ = shutdown.cancelled() => return Ok(()),

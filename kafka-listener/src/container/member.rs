@@ -415,7 +415,10 @@ where
         if change.assigned.is_empty() {
             continue;
         }
-        match member.starting_offsets(&change.assigned).await {
+        match member
+            .starting_offsets_using(&change.assigned, &partitions.fetcher)
+            .await
+        {
             Ok(positions) => {
                 let committer = member.committer();
                 for (tp, position) in positions {

@@ -18,6 +18,7 @@ use super::{
     AssignorKind, GroupConfig, GroupError, OffsetAndMetadata, OffsetCommitter, PendingCommit,
     RebalanceListener, TopicPartition,
 };
+use crate::client::fetch::{FetchSettings, Fetcher};
 use crate::client::ConnectionConfig;
 use kafka_protocol::ResponseError;
 
@@ -90,7 +91,8 @@ pub struct GroupMember {
     /// After the coordinator was lost: when to try reaching it again, and the next backoff.
     coordinator_retry: Option<(tokio::time::Instant, Duration)>,
     last_poll: LastPoll,
-    data_plane: Option<rskafka::client::Client>,
+    /// Looks up earliest and latest offsets for `auto.offset.reset`, made on first use.
+    offsets: Option<Fetcher>,
     background: JoinSet<()>,
 }
 
@@ -128,7 +130,7 @@ impl GroupMember {
             heartbeat: None,
             coordinator_retry: None,
             last_poll: LastPoll::now(),
-            data_plane: None,
+            offsets: None,
             background: JoinSet::new(),
         }
     }
@@ -526,22 +528,28 @@ impl GroupMember {
         &mut self,
         partitions: &[TopicPartition],
     ) -> Result<BTreeMap<TopicPartition, i64>, GroupError> {
+        let fetcher = self
+            .offsets
+            .get_or_insert_with(|| {
+                Fetcher::new(
+                    self.coordinator.connection_config().clone(),
+                    FetchSettings::default(),
+                )
+            })
+            .clone();
+        self.starting_offsets_using(partitions, &fetcher).await
+    }
+
+    /// [`starting_offsets`](Self::starting_offsets), looking the log's ends up through
+    /// `fetcher` (a consumer's own: its connections and isolation level).
+    pub async fn starting_offsets_using(
+        &self,
+        partitions: &[TopicPartition],
+        fetcher: &Fetcher,
+    ) -> Result<BTreeMap<TopicPartition, i64>, GroupError> {
         let committed = self.committed(partitions).await?;
-        if self.data_plane.is_none() {
-            let client = self
-                .coordinator
-                .connection_config()
-                .rskafka_client()
-                .await
-                .map_err(|e| GroupError::DataPlane {
-                    group: self.config.group_id.clone(),
-                    reason: e.to_string(),
-                })?;
-            self.data_plane = Some(client);
-        }
-        let client = self.data_plane.as_ref().expect("set above");
         super::reset::starting_offsets(
-            client,
+            fetcher,
             &self.config.group_id,
             self.config.auto_offset_reset,
             committed,

@@ -1,39 +1,36 @@
 //! `auto.offset.reset`: the position to start from where the group has no committed offset or
 //! the committed one is out of range, looked up with ListOffsets on the partition leaders
-//! through rskafka (the data-plane client).
+//! through the consumer's own fetcher (its connections, deadlines and isolation level: under
+//! `read_committed` the log end is the last stable offset).
 
 use std::collections::BTreeMap;
 
-use rskafka::client::partition::{OffsetAt, UnknownTopicHandling};
-
 use super::{AutoOffsetReset, GroupError, OffsetAndMetadata, TopicPartition};
+use crate::client::fetch::{Fetcher, OffsetQuery};
 
 /// For each partition: the committed offset if it lies within the log, else the reset
 /// position; `AutoOffsetReset::None` turns a missing or out-of-range offset into an error
 /// naming the partition.
 pub(crate) async fn starting_offsets(
-    client: &rskafka::client::Client,
+    fetcher: &Fetcher,
     group: &str,
     reset: AutoOffsetReset,
     committed: BTreeMap<TopicPartition, Option<OffsetAndMetadata>>,
 ) -> Result<BTreeMap<TopicPartition, i64>, GroupError> {
     let mut positions = BTreeMap::new();
     for (tp, committed) in committed {
-        let list_error = |e: rskafka::client::error::Error| GroupError::ListOffsets {
+        let list_error = |e: crate::client::fetch::FetchError| GroupError::ListOffsets {
             group: group.to_owned(),
             partition: tp.clone(),
             reason: e.to_string(),
         };
-        let partition = client
-            .partition_client(tp.topic.clone(), tp.partition, UnknownTopicHandling::Retry)
-            .await
-            .map_err(list_error)?;
+        let partition = fetcher.partition(tp.topic.as_str(), tp.partition);
         let earliest = partition
-            .get_offset(OffsetAt::Earliest)
+            .offset_for(OffsetQuery::Earliest)
             .await
             .map_err(list_error)?;
         let latest = partition
-            .get_offset(OffsetAt::Latest)
+            .offset_for(OffsetQuery::Latest)
             .await
             .map_err(list_error)?;
         let position = match committed {
