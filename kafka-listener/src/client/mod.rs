@@ -7,6 +7,7 @@
 
 use std::time::Duration;
 
+pub(crate) mod batch_layout;
 mod connection;
 pub mod fetch;
 mod security;

@@ -8,25 +8,11 @@ use bytes::{Bytes, BytesMut};
 use tokio::sync::Notify;
 
 use super::codes;
-
-/// Offsets inside a v2 record batch header (Kafka's `DefaultRecordBatch`).
-const BASE_OFFSET: usize = 0;
-const BATCH_LENGTH: usize = 8;
-const PARTITION_LEADER_EPOCH: usize = 12;
-const MAGIC: usize = 16;
-const CRC: usize = 17;
-const ATTRIBUTES: usize = 21;
-const LAST_OFFSET_DELTA: usize = 23;
-const BASE_TIMESTAMP: usize = 27;
-const MAX_TIMESTAMP: usize = 35;
-const PRODUCER_ID: usize = 43;
-const RECORD_COUNT: usize = 57;
-const TRANSACTIONAL_BIT: i16 = 1 << 4;
-const CONTROL_BIT: i16 = 1 << 5;
-/// Size of the v2 batch header; a batch is at least this long.
-const BATCH_HEADER_LEN: usize = 61;
-/// Bytes before `batchLength` counts: baseOffset (8) + batchLength (4).
-const LOG_OVERHEAD: usize = 12;
+use crate::client::batch_layout::{
+    ATTRIBUTES, BASE_OFFSET, BASE_TIMESTAMP, BATCH_HEADER_LEN, BATCH_LENGTH, CONTROL_BIT, CRC,
+    LAST_OFFSET_DELTA, LOG_OVERHEAD, MAGIC, MAX_TIMESTAMP, PARTITION_LEADER_EPOCH, PRODUCER_ID,
+    RECORD_COUNT, TIMESTAMP_TYPE_BIT, TRANSACTIONAL_BIT,
+};
 
 /// Why a produced record set was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -187,7 +173,7 @@ fn read_varlong(bytes: &[u8], at: &mut usize) -> Option<i64> {
 fn record_timestamps(batch: &StoredBatch) -> Option<Vec<(i64, i64)>> {
     let bytes = &batch.bytes[..];
     let attributes = i16::from_be_bytes([bytes[ATTRIBUTES], bytes[ATTRIBUTES + 1]]);
-    if attributes & 0x07 != 0 {
+    if attributes & crate::client::batch_layout::COMPRESSION_MASK != 0 {
         return None;
     }
     let base_timestamp = read_i64(bytes, BASE_TIMESTAMP);
@@ -410,7 +396,8 @@ fn now_millis() -> i64 {
 /// Marks a batch's timestamps as the broker's (`LogAppendTime`), as Kafka does on append: the
 /// timestamp-type bit and the max timestamp change, so the CRC is computed again.
 fn stamp_log_append_time(batch: &mut BytesMut, timestamp: i64) {
-    let attributes = i16::from_be_bytes([batch[ATTRIBUTES], batch[ATTRIBUTES + 1]]) | (1 << 3);
+    let attributes =
+        i16::from_be_bytes([batch[ATTRIBUTES], batch[ATTRIBUTES + 1]]) | TIMESTAMP_TYPE_BIT;
     batch[ATTRIBUTES..ATTRIBUTES + 2].copy_from_slice(&attributes.to_be_bytes());
     batch[MAX_TIMESTAMP..MAX_TIMESTAMP + 8].copy_from_slice(&timestamp.to_be_bytes());
     let crc = crc32c::crc32c(&batch[ATTRIBUTES..]);

@@ -15,21 +15,11 @@ use std::collections::{BTreeMap, HashSet};
 use bytes::{Buf, Bytes};
 use kafka_protocol::compression::{Decompressor, Gzip, Lz4, Snappy, Zstd};
 
+use crate::client::batch_layout::{
+    ATTRIBUTES, BATCH_HEADER_LEN, COMPRESSION_MASK, CONTROL_BIT, CRC, LAST_OFFSET_DELTA,
+    LOG_OVERHEAD, MAGIC, TIMESTAMP_TYPE_BIT, TRANSACTIONAL_BIT,
+};
 use crate::record::{ConsumerRecord, Headers, TimestampType};
-
-/// Bytes before a batch's `batchLength` counts: baseOffset (8) + batchLength (4).
-const LOG_OVERHEAD: usize = 12;
-/// The fixed part of a v2 batch, up to and including `recordCount`.
-const BATCH_HEADER_LEN: usize = 61;
-/// Where `crc` is, and where the bytes it covers begin (`attributes`).
-const CRC_OFFSET: usize = 17;
-const ATTRIBUTES_OFFSET: usize = 21;
-const MAGIC_OFFSET: usize = 16;
-
-const COMPRESSION_MASK: i16 = 0x07;
-const TIMESTAMP_TYPE_BIT: i16 = 1 << 3;
-const TRANSACTIONAL_BIT: i16 = 1 << 4;
-const CONTROL_BIT: i16 = 1 << 5;
 
 /// Control record type of an abort marker (a commit marker is 1).
 const ABORT_MARKER: i16 = 0;
@@ -146,7 +136,7 @@ impl BatchDecoder<'_> {
 
     fn corrupt_at(&self, batch: &Bytes, reason: &str) -> CorruptBatch {
         let base_offset = read_i64(batch, 0).unwrap_or(self.position);
-        let last_offset = read_i32(batch, 23)
+        let last_offset = read_i32(batch, LAST_OFFSET_DELTA)
             .filter(|delta| *delta >= 0)
             .map_or(base_offset, |delta| {
                 base_offset.saturating_add(i64::from(delta))
@@ -173,7 +163,7 @@ impl BatchDecoder<'_> {
         if batch.len() < BATCH_HEADER_LEN {
             return Err(format!("batch of {} bytes is too short", batch.len()));
         }
-        let magic = batch[MAGIC_OFFSET] as i8;
+        let magic = batch[MAGIC] as i8;
         if magic != 2 {
             return Err(format!(
                 "message format v{magic} is not supported (Kafka 4 stores only v2)"
@@ -181,8 +171,8 @@ impl BatchDecoder<'_> {
         }
         let header = BatchHeader::read(batch);
         if self.check_crcs {
-            let stored = u32::from_be_bytes(batch[CRC_OFFSET..CRC_OFFSET + 4].try_into().unwrap());
-            let actual = crc32c::crc32c(&batch[ATTRIBUTES_OFFSET..]);
+            let stored = u32::from_be_bytes(batch[CRC..CRC + 4].try_into().unwrap());
+            let actual = crc32c::crc32c(&batch[ATTRIBUTES..]);
             if stored != actual {
                 return Err(format!(
                     "CRC mismatch (stored {stored:#010x}, computed {actual:#010x})"
@@ -277,8 +267,8 @@ impl BatchHeader {
         let i64_at = |at: usize| i64::from_be_bytes(batch[at..at + 8].try_into().unwrap());
         Self {
             base_offset: i64_at(0),
-            attributes: i16_at(ATTRIBUTES_OFFSET),
-            last_offset_delta: i32_at(23),
+            attributes: i16_at(ATTRIBUTES),
+            last_offset_delta: i32_at(LAST_OFFSET_DELTA),
             base_timestamp: i64_at(27),
             max_timestamp: i64_at(35),
             producer_id: i64_at(43),

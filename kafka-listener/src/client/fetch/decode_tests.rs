@@ -375,8 +375,8 @@ fn a_truncated_record_inside_a_whole_batch_is_corrupt_not_a_panic() {
     // Claim a longer value than the record holds, then fix the CRC so only parsing fails.
     let value_len_at = bytes.len() - 5;
     bytes[value_len_at] = 40;
-    let crc = crc32c::crc32c(&bytes[ATTRIBUTES_OFFSET..]);
-    bytes[CRC_OFFSET..CRC_OFFSET + 4].copy_from_slice(&crc.to_be_bytes());
+    let crc = crc32c::crc32c(&bytes[ATTRIBUTES..]);
+    bytes[CRC..CRC + 4].copy_from_slice(&crc.to_be_bytes());
     let decoded = decoder(0).decode(bytes.freeze());
     assert!(decoded.records.is_empty());
     assert!(decoded.corrupt.is_some());
