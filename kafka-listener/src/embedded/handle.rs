@@ -438,6 +438,7 @@ impl EmbeddedKafka {
         .expect("encoding an uncompressed batch cannot fail");
         log.append(&buf)
             .expect("a freshly encoded batch is well-formed")
+            .base_offset
     }
 
     /// Every record of every partition of `topic`, in partition then offset order. Panics if

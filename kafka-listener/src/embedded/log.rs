@@ -14,6 +14,15 @@ use crate::client::batch_layout::{
     RECORD_COUNT, TIMESTAMP_TYPE_BIT, TRANSACTIONAL_BIT,
 };
 
+/// Where a produced record set went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Appended {
+    /// The first batch's base offset.
+    pub(crate) base_offset: i64,
+    /// The broker time stamped on the batches, for a LogAppendTime topic.
+    pub(crate) log_append_time: Option<i64>,
+}
+
 /// Why a produced record set was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum AppendError {
@@ -205,9 +214,11 @@ impl PartitionLog {
     }
 
     /// Appends a produced record set, assigning offsets; returns the first batch's base offset.
-    pub(crate) fn append(&self, records: &[u8]) -> Result<i64, AppendError> {
+    pub(crate) fn append(&self, records: &[u8]) -> Result<Appended, AppendError> {
         let parsed = parse_batches(records)?;
         let first_offset;
+        // One broker time for the whole request, as Kafka stamps it (LogAppendTime topics).
+        let log_append_time = self.log_append_time.then(now_millis);
         {
             let mut state = self.state.lock().expect("log lock");
             first_offset = state.next_offset;
@@ -220,8 +231,8 @@ impl PartitionLog {
                 bytes[PARTITION_LEADER_EPOCH..PARTITION_LEADER_EPOCH + 4]
                     .copy_from_slice(&0i32.to_be_bytes());
                 let mut max_timestamp = batch.max_timestamp;
-                if self.log_append_time {
-                    max_timestamp = now_millis();
+                if let Some(append_time) = log_append_time {
+                    max_timestamp = append_time;
                     stamp_log_append_time(&mut bytes, max_timestamp);
                 }
                 let last_offset = base_offset + batch.last_offset_delta;
@@ -241,7 +252,10 @@ impl PartitionLog {
             }
         }
         self.appended.notify_waiters();
-        Ok(first_offset)
+        Ok(Appended {
+            base_offset: first_offset,
+            log_append_time,
+        })
     }
 
     /// Ends `producer_id`'s open transaction with a commit or abort marker (a control batch, as
@@ -463,8 +477,8 @@ mod tests {
     #[test]
     fn appends_assign_consecutive_base_offsets() {
         let log = PartitionLog::default();
-        assert_eq!(log.append(&batch(3, 10, 5)), Ok(0));
-        assert_eq!(log.append(&batch(2, 20, 5)), Ok(3));
+        assert_eq!(log.append(&batch(3, 10, 5)).map(|a| a.base_offset), Ok(0));
+        assert_eq!(log.append(&batch(2, 20, 5)).map(|a| a.base_offset), Ok(3));
         assert_eq!(log.high_watermark(), 5);
         let read = log.read(4, 1 << 20, true, false).expect("in range");
         assert_eq!(read_i64(&read.records, BASE_OFFSET), 3);
@@ -473,13 +487,22 @@ mod tests {
     #[test]
     fn malformed_record_sets_are_refused() {
         let log = PartitionLog::default();
-        assert_eq!(log.append(&[1, 2, 3]), Err(AppendError::Corrupt));
+        assert_eq!(
+            log.append(&[1, 2, 3]).map(|a| a.base_offset),
+            Err(AppendError::Corrupt)
+        );
         let mut old = batch(1, 0, 0);
         old[MAGIC] = 1;
-        assert_eq!(log.append(&old), Err(AppendError::OldMessageFormat));
+        assert_eq!(
+            log.append(&old).map(|a| a.base_offset),
+            Err(AppendError::OldMessageFormat)
+        );
         let mut truncated = batch(1, 0, 10);
         truncated.truncate(BATCH_HEADER_LEN + 2);
-        assert_eq!(log.append(&truncated), Err(AppendError::Corrupt));
+        assert_eq!(
+            log.append(&truncated).map(|a| a.base_offset),
+            Err(AppendError::Corrupt)
+        );
         assert_eq!(log.high_watermark(), 0);
     }
 
@@ -526,7 +549,7 @@ mod tests {
         RecordBatchEncoder::encode(&mut buf, &records, &options).unwrap();
         let log = PartitionLog::default();
         log.append(&batch(2, 50, 0)).unwrap();
-        assert_eq!(log.append(&buf), Ok(2));
+        assert_eq!(log.append(&buf).map(|a| a.base_offset), Ok(2));
         assert_eq!(log.offset_for_timestamp(150), Some((3, 300)));
         assert_eq!(log.offset_for_timestamp(60), Some((2, 100)));
         assert_eq!(log.max_timestamp(), Some((3, 300)));

@@ -79,14 +79,16 @@ pub(crate) fn produce(
             } else {
                 led_partition(ctx, topic.as_ref(), p.index).and_then(|log| {
                     let records = p.records.unwrap_or_default();
-                    let base = log.append(&records).map_err(|e| e.code())?;
-                    Ok((base, log.log_start_offset()))
+                    let appended = log.append(&records).map_err(|e| e.code())?;
+                    Ok((appended, log.log_start_offset()))
                 })
             };
             match result {
-                Ok((base, start)) => {
-                    response.base_offset = base;
+                Ok((appended, start)) => {
+                    response.base_offset = appended.base_offset;
                     response.log_start_offset = start;
+                    // Kafka reports the broker's time for a LogAppendTime topic (v2+), -1 else.
+                    response.log_append_time_ms = appended.log_append_time.unwrap_or(-1);
                 }
                 Err(code) => response.error_code = code,
             }
