@@ -212,7 +212,10 @@ fn config_sizes_and_numbers_bind_to_their_types() {
   consumer: {fetch-min-size: 64KB, max-poll-records: 250, isolation-level: read_committed, auto-offset-reset: earliest}
   producer: {batch-size: 16384, buffer-memory: 32MB, acks: all, compression-type: zstd, retries: 5}
   listener: {concurrency: 3, type: batch, ack-count: 10}
-  security.protocol: SASL_SSL
+  security.protocol: SASL_PLAINTEXT
+  properties:
+    sasl.mechanism: SCRAM-SHA-512
+    sasl.jaas.config: org.apache.kafka.common.security.scram.ScramLoginModule required username=alice password=alice-secret;
   admin: {fail-fast: true, auto-create: false, operation-timeout: 30s}
 ",
     )
@@ -235,7 +238,10 @@ fn config_sizes_and_numbers_bind_to_their_types() {
     assert_eq!(props.listener.concurrency, Some(3));
     assert_eq!(props.listener.listener_type, ListenerType::Batch);
     assert_eq!(props.listener.ack_count, 10);
-    assert_eq!(props.security_protocol, Some(SecurityProtocol::SaslSsl));
+    assert_eq!(
+        props.security_protocol,
+        Some(SecurityProtocol::SaslPlaintext)
+    );
     assert!(props.admin.fail_fast);
     assert!(!props.admin.auto_create);
     assert_eq!(props.admin.operation_timeout, Some(Duration::from_secs(30)));
@@ -695,14 +701,15 @@ other.app.key: ignored
         warnings[2]
     );
     assert!(
-        warnings[3].contains("does not support yet"),
+        warnings[3].contains("environment variable SPRING_KAFKA_CONSUMER_GROUP_IDD"),
         "{}",
         warnings[3]
     );
-    assert!(
-        warnings[4].contains("environment variable SPRING_KAFKA_CONSUMER_GROUP_IDD"),
-        "{}",
-        warnings[4]
+    // A real key, but TLS is off: it is named with the reason, after the unknown keys.
+    assert_eq!(
+        warnings[4],
+        "spring.kafka.ssl.key-store-location at <string>:7:27 has no effect: security.protocol \
+         is PLAINTEXT, so TLS is off; set it to SSL or SASL_SSL to use TLS"
     );
 }
 

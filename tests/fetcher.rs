@@ -7,116 +7,19 @@ use std::collections::BTreeSet;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use bytes::{Bytes, BytesMut};
-use kafka_listener::client::fetch::{FetchError, FetchSettings, Fetcher, OffsetQuery};
-use kafka_listener::client::BrokerConnection;
-use kafka_listener::{kafka_listener, App, ConsumerRecord, TimestampType};
-use kafka_listener_suite::{eventually, unique_name, TestKafka};
-use kafka_protocol::indexmap::IndexMap;
-use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
-use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
-use kafka_protocol::messages::{MetadataRequest, ProduceRequest, ProduceResponse, TopicName};
-use kafka_protocol::protocol::StrBytes;
-use kafka_protocol::records::{
-    Compression, Record, RecordBatchEncoder, RecordEncodeOptions, TimestampType as WireTimestamp,
+use bytes::Bytes;
+use kafka_listener::client::fetch::{
+    FetchError, FetchSettings, Fetcher, IsolationLevel, OffsetQuery,
 };
+use kafka_listener::{kafka_listener, App, ConsumerRecord, TimestampType};
+use kafka_listener_suite::raw_produce::{
+    batch, leader_of, produce_raw, record, TransactionalProducer,
+};
+use kafka_listener_suite::{eventually, unique_name, TestKafka};
+use kafka_protocol::protocol::StrBytes;
+use kafka_protocol::records::Compression;
 
 const WAIT: Duration = Duration::from_secs(30);
-
-fn record(offset: i64, key: Option<&'static str>, value: Option<&'static str>) -> Record {
-    Record {
-        transactional: false,
-        control: false,
-        delete_horizon: false,
-        partition_leader_epoch: -1,
-        producer_id: -1,
-        producer_epoch: -1,
-        timestamp_type: WireTimestamp::Creation,
-        offset,
-        sequence: -1,
-        timestamp: 1_700_000_000_000 + offset,
-        key: key.map(|k| Bytes::from_static(k.as_bytes())),
-        value: value.map(|v| Bytes::from_static(v.as_bytes())),
-        headers: IndexMap::new(),
-    }
-}
-
-fn batch(records: &[Record], compression: Compression) -> Bytes {
-    let mut buf = BytesMut::new();
-    RecordBatchEncoder::encode(
-        &mut buf,
-        records.iter(),
-        &RecordEncodeOptions {
-            version: 2,
-            compression,
-        },
-    )
-    .expect("encode batch");
-    buf.freeze()
-}
-
-/// The `host:port` of the partition's leader and the cluster's broker count, from Metadata.
-async fn leader_of(kafka: &TestKafka, topic: &str, partition: i32) -> (String, usize) {
-    let connection = BrokerConnection::connect(
-        &kafka.connection().bootstrap_servers()[0],
-        kafka.connection(),
-    )
-    .await
-    .expect("connect for metadata");
-    let response = connection
-        .send(
-            MetadataRequest::default().with_topics(Some(vec![MetadataRequestTopic::default()
-                .with_name(Some(TopicName(StrBytes::from_string(topic.to_owned()))))])),
-        )
-        .await
-        .expect("metadata");
-    let leader = response.topics[0]
-        .partitions
-        .iter()
-        .find(|p| p.partition_index == partition)
-        .expect("partition in metadata")
-        .leader_id;
-    let broker = response
-        .brokers
-        .iter()
-        .find(|b| b.node_id == leader)
-        .expect("leader in metadata");
-    (
-        format!("{}:{}", broker.host.as_str(), broker.port),
-        response.brokers.len(),
-    )
-}
-
-/// Produces a hand-built record batch as it is, so the test controls every byte a client may
-/// send (null header values, codecs) without going through a producer that might normalise it.
-async fn produce_raw(kafka: &TestKafka, topic: &str, partition: i32, records: Bytes) {
-    let (leader, _) = leader_of(kafka, topic, partition).await;
-    let connection = BrokerConnection::connect(&leader, kafka.connection())
-        .await
-        .expect("connect to the leader");
-    // v13 names topics by id; v12 by name is enough here and every Kafka 4 broker has it.
-    let version = connection
-        .version_for::<ProduceRequest>()
-        .expect("produce version")
-        .min(12);
-    let request = ProduceRequest::default()
-        .with_acks(-1)
-        .with_timeout_ms(10_000)
-        .with_topic_data(vec![TopicProduceData::default()
-            .with_name(TopicName(StrBytes::from_string(topic.to_owned())))
-            .with_partition_data(vec![PartitionProduceData::default()
-                .with_index(partition)
-                .with_records(Some(records))])]);
-    let response: ProduceResponse = connection
-        .send_version(request, version, Duration::from_secs(15))
-        .await
-        .expect("produce");
-    let code = response.responses[0].partition_responses[0].error_code;
-    assert_eq!(
-        code, 0,
-        "produce to {topic}-{partition} failed with code {code}"
-    );
-}
 
 async fn fetch_all(
     fetcher: &Fetcher,
@@ -161,7 +64,13 @@ async fn fetcher_keeps_null_keys_values_and_header_values_and_the_timestamp_type
         Some(Bytes::new()),
     );
     let records = [with_headers, record(1, None, None)];
-    produce_raw(&kafka, &topic, 0, batch(&records, Compression::None)).await;
+    produce_raw(
+        kafka.connection(),
+        &topic,
+        0,
+        batch(&records, Compression::None),
+    )
+    .await;
 
     let fetcher = Fetcher::new(kafka.connection().clone(), settings());
     let got = fetch_all(&fetcher, &topic, 0, 2).await;
@@ -196,7 +105,7 @@ async fn fetcher_decodes_gzip_snappy_lz4_and_zstd_batches() {
         let records: Vec<_> = (0..3)
             .map(|n| record(base + n, Some("k"), Some("payload")))
             .collect();
-        produce_raw(&kafka, &topic, 0, batch(&records, codec)).await;
+        produce_raw(kafka.connection(), &topic, 0, batch(&records, codec)).await;
     }
     let fetcher = Fetcher::new(kafka.connection().clone(), settings());
     let got = fetch_all(&fetcher, &topic, 0, 12).await;
@@ -213,7 +122,13 @@ async fn fetcher_answers_earliest_latest_and_timestamp_lookups() {
     let topic = unique_name("fetcher-offsets");
     kafka.create_topic(&topic, 1).await;
     let records: Vec<_> = (0..5).map(|n| record(n, Some("k"), Some("v"))).collect();
-    produce_raw(&kafka, &topic, 0, batch(&records, Compression::None)).await;
+    produce_raw(
+        kafka.connection(),
+        &topic,
+        0,
+        batch(&records, Compression::None),
+    )
+    .await;
     let partition = Fetcher::new(kafka.connection().clone(), settings()).partition(&topic, 0);
     assert_eq!(
         partition.offset_for(OffsetQuery::Earliest).await.unwrap(),
@@ -233,7 +148,7 @@ async fn fetcher_reports_a_position_past_the_log_end_as_out_of_range() {
     let topic = unique_name("fetcher-oor");
     kafka.create_topic(&topic, 1).await;
     produce_raw(
-        &kafka,
+        kafka.connection(),
         &topic,
         0,
         batch(&[record(0, None, Some("v"))], Compression::None),
@@ -255,11 +170,11 @@ async fn fetcher_opens_one_connection_per_broker_for_all_partitions() {
     let mut leaders = BTreeSet::new();
     let mut brokers = 0;
     for partition in 0..6 {
-        let (leader, count) = leader_of(&kafka, &topic, partition).await;
+        let (leader, count) = leader_of(kafka.connection(), &topic, partition).await;
         leaders.insert(leader);
         brokers = count;
         produce_raw(
-            &kafka,
+            kafka.connection(),
             &topic,
             partition,
             batch(&[record(0, Some("k"), Some("v"))], Compression::None),
@@ -323,12 +238,30 @@ async fn fetcher_a_null_header_value_does_not_stop_the_listeners_partition() {
     let group = unique_name("fetcher-listener-group");
     kafka.create_topic(&topic, 1).await;
     let plain: Vec<_> = (0..5).map(|n| record(n, Some("k"), Some("v"))).collect();
-    produce_raw(&kafka, &topic, 0, batch(&plain, Compression::None)).await;
+    produce_raw(
+        kafka.connection(),
+        &topic,
+        0,
+        batch(&plain, Compression::None),
+    )
+    .await;
     let mut odd = record(0, Some("k"), Some("v"));
     odd.headers.insert(StrBytes::from_static_str("trace"), None);
-    produce_raw(&kafka, &topic, 0, batch(&[odd], Compression::None)).await;
+    produce_raw(
+        kafka.connection(),
+        &topic,
+        0,
+        batch(&[odd], Compression::None),
+    )
+    .await;
     let more: Vec<_> = (0..5).map(|n| record(n, Some("k"), Some("v"))).collect();
-    produce_raw(&kafka, &topic, 0, batch(&more, Compression::Lz4)).await;
+    produce_raw(
+        kafka.connection(),
+        &topic,
+        0,
+        batch(&more, Compression::Lz4),
+    )
+    .await;
 
     let yaml = format!(
         "spring.kafka:\n  bootstrap-servers: {}\n  consumer.auto-offset-reset: earliest\nfetcher.nulls:\n  topic: {topic}\n  group: {group}\n",
@@ -353,4 +286,103 @@ async fn fetcher_a_null_header_value_does_not_stop_the_listeners_partition() {
     let offsets: Vec<i64> = seen.iter().map(|(o, _)| *o).collect();
     assert_eq!(offsets, (0..11).collect::<Vec<_>>());
     assert_eq!(seen[5].1, [("trace".to_owned(), None)]);
+}
+
+/// Writes, to partition 0 of a new topic: committed [c1 c2 c3], aborted [a1 a2], committed
+/// [c4 c5]; the log then ends in a commit marker. Returns the topic and the log end.
+async fn interleaved_transactions(kafka: &TestKafka, name: &str) -> (String, i64) {
+    let topic = unique_name(name);
+    kafka.create_topic(&topic, 1).await;
+    let mut producer = TransactionalProducer::init(kafka.connection(), &unique_name("txn")).await;
+    producer.send(&topic, 0, &["c1", "c2", "c3"]).await;
+    producer.commit().await;
+    producer.send(&topic, 0, &["a1", "a2"]).await;
+    producer.abort().await;
+    producer.send(&topic, 0, &["c4", "c5"]).await;
+    producer.commit().await;
+    let end = Fetcher::new(kafka.connection().clone(), settings())
+        .partition(&topic, 0)
+        .offset_for(OffsetQuery::Latest)
+        .await
+        .unwrap();
+    // 7 records and 3 markers.
+    assert_eq!(end, 10, "log end of {topic}");
+    (topic, end)
+}
+
+fn values(records: &[ConsumerRecord]) -> Vec<String> {
+    records
+        .iter()
+        .map(|r| String::from_utf8_lossy(r.value.as_deref().unwrap_or_default()).into_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn fetcher_read_committed_skips_aborted_transactions_and_reaches_the_log_end() {
+    let kafka = TestKafka::start().await;
+    let (topic, end) = interleaved_transactions(&kafka, "fetcher-txn").await;
+    let committed = Fetcher::new(
+        kafka.connection().clone(),
+        FetchSettings {
+            isolation: IsolationLevel::ReadCommitted,
+            ..settings()
+        },
+    );
+    let got = fetch_all(&committed, &topic, 0, end).await;
+    assert_eq!(values(&got), ["c1", "c2", "c3", "c4", "c5"]);
+
+    let uncommitted = Fetcher::new(kafka.connection().clone(), settings());
+    let got = fetch_all(&uncommitted, &topic, 0, end).await;
+    assert_eq!(values(&got), ["c1", "c2", "c3", "a1", "a2", "c4", "c5"]);
+}
+
+#[tokio::test]
+async fn fetcher_moves_past_a_control_batch_at_the_end_of_a_partition() {
+    let kafka = TestKafka::start().await;
+    let (topic, end) = interleaved_transactions(&kafka, "fetcher-marker").await;
+    let partition = Fetcher::new(kafka.connection().clone(), settings()).partition(&topic, 0);
+    // From the last record: it, then the position moves past the marker behind it.
+    let fetched = partition.fetch(end - 2).await.unwrap();
+    assert_eq!(values(&fetched.records), ["c5"]);
+    assert_eq!(fetched.next_position, end);
+    // From the marker itself: no records, but the position still moves, so a consumer at the
+    // end of a transactional partition does not fetch the same offset again and again.
+    let fetched = partition.fetch(end - 1).await.unwrap();
+    assert!(fetched.records.is_empty());
+    assert_eq!(fetched.next_position, end);
+    assert_eq!(fetched.last_stable_offset, end);
+}
+
+#[tokio::test]
+async fn fetcher_read_committed_stops_at_an_open_transaction() {
+    let kafka = TestKafka::start().await;
+    let topic = unique_name("fetcher-open-txn");
+    kafka.create_topic(&topic, 1).await;
+    let mut producer = TransactionalProducer::init(kafka.connection(), &unique_name("txn")).await;
+    producer.send(&topic, 0, &["c1"]).await;
+    producer.commit().await;
+    producer.send(&topic, 0, &["open"]).await;
+    let fetcher = Fetcher::new(
+        kafka.connection().clone(),
+        FetchSettings {
+            isolation: IsolationLevel::ReadCommitted,
+            ..settings()
+        },
+    );
+    let partition = fetcher.partition(&topic, 0);
+    assert_eq!(partition.offset_for(OffsetQuery::Latest).await.unwrap(), 2);
+    let fetched = partition.fetch(0).await.unwrap();
+    assert_eq!(values(&fetched.records), ["c1"]);
+    assert_eq!(
+        fetched.last_stable_offset, 2,
+        "the open transaction starts at 2"
+    );
+    let fetched = partition.fetch(fetched.next_position).await.unwrap();
+    assert!(
+        fetched.records.is_empty(),
+        "nothing past the last stable offset"
+    );
+    producer.commit().await;
+    let got = fetch_all(&fetcher, &topic, 0, 4).await;
+    assert_eq!(values(&got), ["c1", "open"]);
 }

@@ -2,30 +2,79 @@
 # Real Apache Kafka (KRaft, combined broker+controller) on 127.0.0.1, from Maven Central jars.
 # This is the one way anything in this project starts real Kafka: there is no Docker engine here.
 #
-#   deploy/local/kafka.sh start [--brokers 1|3] [--version V]   start a cluster, wait until every
-#                                          broker is registered; LAST stdout line is
+#   deploy/local/kafka.sh start [--brokers 1|3] [--version V] [--security P [--oauthbearer]]
+#                                          start a cluster, wait until every broker is registered;
+#                                          LAST stdout line is
 #                                          KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:p1[,127.0.0.1:p2,…]
 #   deploy/local/kafka.sh stop             stop this state dir's brokers (pid files), remove its data
 #   deploy/local/kafka.sh status           brokers, pids, ports; exit 0 only if all are running
-#   deploy/local/kafka.sh bootstrap        print the KAFKA_BOOTSTRAP_SERVERS=… line again
+#   deploy/local/kafka.sh bootstrap        print the KAFKA_BOOTSTRAP_SERVERS=… line again (secured:
+#                                          the SPRING_CONFIG_ADDITIONAL_LOCATION=… line first)
 #   deploy/local/kafka.sh kill-broker K    SIGKILL broker K (node id K, 1-based)
 #   deploy/local/kafka.sh restart-broker K start broker K again: same id, ports and data
-#   deploy/local/kafka.sh config [--brokers N]  print the server.properties `start` would write
+#   deploy/local/kafka.sh config [--brokers N] [--security P [--oauthbearer]]
+#                                          print the server.properties `start` would write
 #
 # Every piece of state (configs, data, logs, pid files, chosen ports) lives under one state dir,
 # $KAFKA_STATE_DIR (default ${TMPDIR:-/tmp}/kafka-listener-local), so several people can run
 # their own clusters at once from the same checkout by giving each a different KAFKA_STATE_DIR.
 # Jars are cached in ${XDG_CACHE_HOME:-~/.cache}/kafka-listener/kafka-V (override the root with
-# KAFKA_LISTENER_CACHE). Progress goes to stderr; stdout carries only the bootstrap line.
+# KAFKA_LISTENER_CACHE). Progress goes to stderr; stdout carries only the bootstrap line (and,
+# for a secured cluster, the SPRING_CONFIG_ADDITIONAL_LOCATION line before it).
 #
-# Tunables (env): KAFKA_HEAP_OPTS, KAFKA_JVM_OPTS, KAFKA_START_TIMEOUT (s, default 90),
-# KAFKA_STOP_TIMEOUT (s, default 20).
+# Security (--security; without it, or with `plaintext`, clients get one PLAINTEXT listener):
+#   --security sasl_ssl        SASL over TLS, ssl.client.auth=none (SASL is the identity)
+#   --security ssl             TLS only, ssl.client.auth=requested: one-way TLS and mutual TLS
+#                              (client certificate, principal User:CN=alice,O=kafka-listener)
+#                              both work
+#   --security sasl_plaintext  SASL without TLS
+#   --oauthbearer              (sasl_* only) also enable OAUTHBEARER with Kafka's built-in
+#                              UNSECURED validator: any unsigned JWT is accepted, so it is off
+#                              unless asked for
+# Each broker then has three listeners: CLIENT (the requested protocol, advertised as
+# 127.0.0.1:port, the only ports in KAFKA_BOOTSTRAP_SERVERS), BROKER (PLAINTEXT, inter-broker
+# only) and CONTROLLER (PLAINTEXT). SASL mechanisms on CLIENT: PLAIN, SCRAM-SHA-256,
+# SCRAM-SHA-512 (+ OAUTHBEARER). Users, the same for PLAIN and both SCRAMs (SCRAM credentials are
+# written at storage-format time): alice / alice-secret (the client files use her), bob /
+# bob-secret. No authorizer: any authenticated user may do anything. Env
+# KAFKA_CONNECTIONS_MAX_REAUTH_MS sets connections.max.reauth.ms (re-authentication tests).
+# A secured start prints, before the last line, exactly one line
+#   SPRING_CONFIG_ADDITIONAL_LOCATION=<state dir>/client-security.yml
+# Files of a secured cluster, in the state dir (all throw-away, regenerated on every start):
+#   client-security.yml        Spring Boot YAML: spring.kafka.security.protocol, spring.kafka.ssl.*
+#                              (PKCS12 trust store; ssl mode: also the client key store),
+#                              spring.kafka.properties sasl.mechanism/sasl.jaas.config (SCRAM-SHA-512)
+#   client.properties          the same for Java kafka-clients (security.protocol, sasl.*, ssl.*)
+#   client-librdkafka.properties  librdkafka/confluent-kafka keys (security.protocol,
+#                              sasl.mechanisms, sasl.username, sasl.password, ssl.ca.location,
+#                              ssl mode: ssl.certificate.location, ssl.key.location)
+#   client.env                 shell-sourceable KAFKA_* variables for other clients (kafka-python):
+#                              KAFKA_BOOTSTRAP_SERVERS, KAFKA_SECURITY_PROTOCOL, KAFKA_SASL_MECHANISM,
+#                              KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD, KAFKA_SSL_CAFILE,
+#                              KAFKA_SSL_CERTFILE, KAFKA_SSL_KEYFILE, KAFKA_SSL_STORE_PASSWORD
+#   tls/ (ssl and sasl_ssl only; EC P-256 keys, PEM keys unencrypted PKCS#8; every PKCS12 store
+#        uses the one random password in tls/store-password)
+#     ca.pem, ca.key           the throw-away CA that signs every certificate below
+#     broker-K.pem, broker-K.key  broker K's certificate (CN=broker-K, SAN DNS:localhost,
+#                              IP:127.0.0.1) and key
+#     broker-K.keystore.p12    broker K's key store (key, certificate, CA)
+#     broker-truststore.p12    the CA, for the brokers to check client certificates
+#     client.pem, client.key   a client certificate (CN=alice) signed by the same CA, and its key
+#     client.keystore.p12      the same as a PKCS12 key store (alias client)
+#     client-truststore.p12    the CA as a PKCS12 trust store (alias ca)
+#     client-truststore.pem    the CA as PEM (a copy of ca.pem)
+#     other-ca.pem, other-ca.key  an unrelated CA, for negative tests (nothing trusts it)
+#     store-password, openssl.cnf, generate.log  the store password, the openssl extensions used,
+#                              the generation log
+#
 set -euo pipefail
 
 SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 DEFAULT_VERSION=4.4.0
 STATE_DIR=${KAFKA_STATE_DIR:-${TMPDIR:-/tmp}/kafka-listener-local}
 STATE_DIR=${STATE_DIR%/}
+# Absolute, because the client files written into it are read from other directories.
+[[ "$STATE_DIR" == /* ]] || STATE_DIR=$PWD/$STATE_DIR
 CACHE_ROOT=${KAFKA_LISTENER_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/kafka-listener}
 START_TIMEOUT=${KAFKA_START_TIMEOUT:-90}
 STOP_TIMEOUT=${KAFKA_STOP_TIMEOUT:-20}
@@ -33,6 +82,12 @@ STOP_TIMEOUT=${KAFKA_STOP_TIMEOUT:-20}
 HEAP_OPTS=${KAFKA_HEAP_OPTS:--Xms128m -Xmx512m}
 JVM_OPTS=${KAFKA_JVM_OPTS:--XX:+UseSerialGC -XX:MaxMetaspaceSize=256m -Djava.awt.headless=true}
 MARKER=cluster.env
+REAUTH_MS=${KAFKA_CONNECTIONS_MAX_REAUTH_MS:-}
+# Client users: PLAIN (server JAAS) and SCRAM-SHA-256/512 (credentials formatted into the metadata).
+CLIENT_USER=alice
+CLIENT_PASSWORD=alice-secret
+SECOND_USER=bob
+SECOND_PASSWORD=bob-secret
 
 log() { printf 'kafka.sh: %s\n' "$*" >&2; }
 die() {
@@ -145,10 +200,18 @@ process.roles=broker,controller
 node.id=$k
 controller.quorum.voters=$voters
 controller.listener.names=CONTROLLER
+EOF
+    if [[ "$SECURITY" == plaintext ]]; then
+        cat <<EOF
 listeners=PLAINTEXT://127.0.0.1:${bports[k - 1]},CONTROLLER://127.0.0.1:${cports[k - 1]}
 advertised.listeners=PLAINTEXT://127.0.0.1:${bports[k - 1]}
 inter.broker.listener.name=PLAINTEXT
 listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+EOF
+    else
+        broker_security_config "$k"
+    fi
+    cat <<EOF
 log.dirs=$STATE_DIR/broker-$k/data
 
 # What listener tests need: topics appear on first use, groups form without the 3 s delay, and
@@ -175,6 +238,231 @@ log.segment.bytes=67108864
 EOF
 }
 
+secured() { [[ "$SECURITY" != plaintext ]]; }
+uses_tls() { [[ "$SECURITY" == ssl || "$SECURITY" == sasl_ssl ]]; }
+uses_sasl() { [[ "$SECURITY" == sasl_ssl || "$SECURITY" == sasl_plaintext ]]; }
+protocol_name() { tr '[:lower:]' '[:upper:]' <<<"$SECURITY"; }
+sasl_mechanisms() {
+    local mechanisms=PLAIN,SCRAM-SHA-256,SCRAM-SHA-512
+    ((OAUTHBEARER)) && mechanisms+=,OAUTHBEARER
+    echo "$mechanisms"
+}
+tls_dir() { echo "$STATE_DIR/tls"; }
+client_yml() { echo "$STATE_DIR/client-security.yml"; }
+
+# The listener part of broker $1's server.properties for a secured cluster: the requested
+# protocol on CLIENT, PLAINTEXT for inter-broker (BROKER) and controller traffic.
+broker_security_config() {
+    local k=$1 tls
+    local -a bports cports clports
+    read -r -a bports <<<"$BROKER_PORTS"
+    read -r -a cports <<<"$CONTROLLER_PORTS"
+    read -r -a clports <<<"$CLIENT_PORTS"
+    tls=$(tls_dir)
+    cat <<EOF
+# Clients use CLIENT ($(protocol_name)); brokers reach each other on BROKER and the controllers on
+# CONTROLLER, both PLAINTEXT on 127.0.0.1: the client side is what is under test.
+listeners=CLIENT://127.0.0.1:${clports[k - 1]},BROKER://127.0.0.1:${bports[k - 1]},CONTROLLER://127.0.0.1:${cports[k - 1]}
+advertised.listeners=CLIENT://127.0.0.1:${clports[k - 1]},BROKER://127.0.0.1:${bports[k - 1]}
+inter.broker.listener.name=BROKER
+listener.security.protocol.map=CLIENT:$(protocol_name),BROKER:PLAINTEXT,CONTROLLER:PLAINTEXT
+EOF
+    if uses_tls; then
+        local client_auth=none
+        # ssl: a client certificate is asked for but not required, so one-way TLS and mTLS both
+        # work. sasl_ssl: SASL is the identity; a certificate would only be a second one.
+        [[ "$SECURITY" == ssl ]] && client_auth=requested
+        cat <<EOF
+listener.name.client.ssl.keystore.location=$tls/broker-$k.keystore.p12
+listener.name.client.ssl.keystore.password=$TLS_PASSWORD
+listener.name.client.ssl.keystore.type=PKCS12
+listener.name.client.ssl.truststore.location=$tls/broker-truststore.p12
+listener.name.client.ssl.truststore.password=$TLS_PASSWORD
+listener.name.client.ssl.truststore.type=PKCS12
+listener.name.client.ssl.client.auth=$client_auth
+EOF
+    fi
+    if uses_sasl; then
+        cat <<EOF
+# Users $CLIENT_USER and $SECOND_USER: PLAIN checks the JAAS entries below, SCRAM the credentials that
+# kafka-storage format wrote into the cluster metadata.
+sasl.enabled.mechanisms=$(sasl_mechanisms)
+listener.name.client.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required user_$CLIENT_USER="$CLIENT_PASSWORD" user_$SECOND_USER="$SECOND_PASSWORD";
+listener.name.client.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+listener.name.client.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+EOF
+        if ((OAUTHBEARER)); then
+            cat <<EOF
+# No server callback handler: Kafka's unsecured validator, which accepts unsigned JWTs.
+listener.name.client.oauthbearer.sasl.jaas.config=org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule required unsecuredLoginStringClaim_sub="admin";
+EOF
+        fi
+    fi
+    if [[ -n "$REAUTH_MS" ]]; then
+        echo "connections.max.reauth.ms=$REAUTH_MS"
+    fi
+}
+
+# Throw-away CA, per-broker and client certificates and PKCS12 stores in tls/ (see the header).
+# Sets TLS_PASSWORD. Output goes to tls/generate.log; returns 1 on the first failure.
+generate_tls() {
+    local tls log k
+    tls=$(tls_dir)
+    mkdir -p "$tls"
+    log=$tls/generate.log
+    : >"$log"
+    TLS_PASSWORD=$(openssl rand -hex 16) || return 1
+    (umask 077 && printf '%s\n' "$TLS_PASSWORD" >"$tls/store-password") || return 1
+    cat >"$tls/openssl.cnf" <<'EOF'
+[req]
+distinguished_name = dn
+prompt = no
+[dn]
+CN = unused
+[ca_ext]
+basicConstraints = critical, CA:TRUE
+keyUsage = critical, keyCertSign, cRLSign
+subjectKeyIdentifier = hash
+[server_ext]
+basicConstraints = critical, CA:FALSE
+keyUsage = critical, digitalSignature
+extendedKeyUsage = serverAuth, clientAuth
+subjectAltName = DNS:localhost, IP:127.0.0.1
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid
+[client_ext]
+basicConstraints = critical, CA:FALSE
+keyUsage = critical, digitalSignature
+extendedKeyUsage = clientAuth
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid
+EOF
+    new_key() { (umask 077 && openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$tls/$1.key") >>"$log" 2>&1; }
+    new_ca() {
+        new_key "$1" &&
+            openssl req -x509 -new -config "$tls/openssl.cnf" -extensions ca_ext -key "$tls/$1.key" \
+                -subj "/O=kafka-listener/CN=$2" -days 30 -out "$tls/$1.pem" >>"$log" 2>&1
+    }
+    # new_cert NAME CN EXTENSIONS: NAME.key, NAME.pem signed by the CA, NAME.keystore.p12.
+    new_cert() {
+        new_key "$1" &&
+            openssl req -new -config "$tls/openssl.cnf" -key "$tls/$1.key" \
+                -subj "/O=kafka-listener/CN=$2" -out "$tls/$1.csr" >>"$log" 2>&1 &&
+            openssl x509 -req -in "$tls/$1.csr" -CA "$tls/ca.pem" -CAkey "$tls/ca.key" \
+                -set_serial "0x$(openssl rand -hex 12)" -days 30 \
+                -extfile "$tls/openssl.cnf" -extensions "$3" -out "$tls/$1.pem" >>"$log" 2>&1 &&
+            rm -f "$tls/$1.csr" &&
+            openssl pkcs12 -export -name "$4" -inkey "$tls/$1.key" -in "$tls/$1.pem" \
+                -certfile "$tls/ca.pem" -passout "pass:$TLS_PASSWORD" \
+                -out "$tls/$1.keystore.p12" >>"$log" 2>&1
+    }
+    new_ca ca "kafka-listener local test CA" || return 1
+    new_ca other-ca "kafka-listener unrelated test CA" || return 1
+    for k in $(all_brokers); do
+        new_cert "broker-$k" "broker-$k" server_ext "broker-$k" || return 1
+    done
+    new_cert client "$CLIENT_USER" client_ext client || return 1
+    cp "$tls/ca.pem" "$tls/client-truststore.pem" || return 1
+    # keytool, not openssl: Java only trusts PKCS12 certificates that carry its trusted-cert
+    # attribute, which OpenSSL 3.0 cannot write.
+    keytool -J-Xmx64m -J-XX:+UseSerialGC -J-XX:TieredStopAtLevel=1 -importcert -noprompt \
+        -alias ca -file "$tls/ca.pem" -keystore "$tls/client-truststore.p12" -storetype PKCS12 \
+        -storepass "$TLS_PASSWORD" >>"$log" 2>&1 || return 1
+    cp "$tls/client-truststore.p12" "$tls/broker-truststore.p12" || return 1
+}
+
+# Client settings for user alice (SCRAM-SHA-512; in ssl mode the client certificate instead) in
+# the four formats described in the header.
+write_client_files() {
+    local protocol tls jaas mechanism=SCRAM-SHA-512
+    protocol=$(protocol_name)
+    tls=$(tls_dir)
+    jaas="org.apache.kafka.common.security.scram.ScramLoginModule required username=\"$CLIENT_USER\" password=\"$CLIENT_PASSWORD\";"
+    {
+        echo "# Written by deploy/local/kafka.sh for the $protocol cluster in $STATE_DIR."
+        echo "# Spring Boot style: SPRING_CONFIG_ADDITIONAL_LOCATION=$(client_yml)"
+        echo "spring:"
+        echo "  kafka:"
+        echo "    security:"
+        echo "      protocol: $protocol"
+        if uses_tls; then
+            echo "    ssl:"
+            echo "      trust-store-location: 'file:$tls/client-truststore.p12'"
+            echo "      trust-store-password: '$TLS_PASSWORD'"
+            echo "      trust-store-type: PKCS12"
+            if [[ "$SECURITY" == ssl ]]; then
+                echo "      key-store-location: 'file:$tls/client.keystore.p12'"
+                echo "      key-store-password: '$TLS_PASSWORD'"
+                echo "      key-store-type: PKCS12"
+            fi
+        fi
+        if [[ "$SECURITY" != ssl ]]; then
+            echo "    properties:"
+            echo "      sasl.mechanism: $mechanism"
+            echo "      sasl.jaas.config: '$jaas'"
+        fi
+        if uses_tls; then
+            [[ "$SECURITY" == ssl ]] && echo "    properties:"
+            echo "      # The broker certificates carry SAN IP:127.0.0.1, so host name checks stay on."
+            echo "      ssl.endpoint.identification.algorithm: https"
+        fi
+    } >"$(client_yml)"
+    {
+        echo "# Java kafka-clients settings for the $protocol cluster in $STATE_DIR."
+        echo "security.protocol=$protocol"
+        if uses_sasl; then
+            echo "sasl.mechanism=$mechanism"
+            echo "sasl.jaas.config=$jaas"
+        fi
+        if uses_tls; then
+            echo "ssl.truststore.location=$tls/client-truststore.p12"
+            echo "ssl.truststore.password=$TLS_PASSWORD"
+            echo "ssl.truststore.type=PKCS12"
+            echo "ssl.endpoint.identification.algorithm=https"
+        fi
+        if [[ "$SECURITY" == ssl ]]; then
+            echo "ssl.keystore.location=$tls/client.keystore.p12"
+            echo "ssl.keystore.password=$TLS_PASSWORD"
+            echo "ssl.keystore.type=PKCS12"
+        fi
+    } >"$STATE_DIR/client.properties"
+    {
+        echo "# librdkafka (confluent-kafka) settings for the $protocol cluster in $STATE_DIR."
+        echo "security.protocol=$protocol"
+        if uses_sasl; then
+            echo "sasl.mechanisms=$mechanism"
+            echo "sasl.username=$CLIENT_USER"
+            echo "sasl.password=$CLIENT_PASSWORD"
+        fi
+        if uses_tls; then
+            echo "ssl.ca.location=$tls/ca.pem"
+            echo "ssl.endpoint.identification.algorithm=https"
+        fi
+        if [[ "$SECURITY" == ssl ]]; then
+            echo "ssl.certificate.location=$tls/client.pem"
+            echo "ssl.key.location=$tls/client.key"
+        fi
+    } >"$STATE_DIR/client-librdkafka.properties"
+    {
+        echo "# Shell-sourceable settings for the $protocol cluster in $STATE_DIR (kafka-python etc.)."
+        echo "KAFKA_BOOTSTRAP_SERVERS=$(bootstrap_servers)"
+        echo "KAFKA_SECURITY_PROTOCOL=$protocol"
+        if uses_sasl; then
+            echo "KAFKA_SASL_MECHANISM=$mechanism"
+            echo "KAFKA_SASL_USERNAME=$CLIENT_USER"
+            echo "KAFKA_SASL_PASSWORD=$CLIENT_PASSWORD"
+        fi
+        if uses_tls; then
+            echo "KAFKA_SSL_CAFILE=$tls/ca.pem"
+            echo "KAFKA_SSL_STORE_PASSWORD=$TLS_PASSWORD"
+        fi
+        if [[ "$SECURITY" == ssl ]]; then
+            echo "KAFKA_SSL_CERTFILE=$tls/client.pem"
+            echo "KAFKA_SSL_KEYFILE=$tls/client.key"
+        fi
+    } >"$STATE_DIR/client.env"
+}
+
 write_log4j_config() {
     cat >"$STATE_DIR/log4j2.properties" <<'EOF'
 # Broker logs go to stdout, which kafka.sh redirects to broker-K/broker.log.
@@ -197,6 +485,8 @@ EOF
 
 load_state() {
     [[ -f "$STATE_DIR/$MARKER" ]] || return 1
+    # Defaults for what an older kafka.sh did not record.
+    SECURITY=plaintext OAUTHBEARER=0 CLIENT_PORTS="" TLS_PASSWORD=""
     # shellcheck disable=SC1090
     source "$STATE_DIR/$MARKER"
 }
@@ -209,20 +499,45 @@ LIBS=$LIBS
 CLUSTER_ID=$CLUSTER_ID
 BROKER_PORTS="$BROKER_PORTS"
 CONTROLLER_PORTS="$CONTROLLER_PORTS"
+SECURITY=$SECURITY
+OAUTHBEARER=$OAUTHBEARER
+CLIENT_PORTS="$CLIENT_PORTS"
+TLS_PASSWORD=$TLS_PASSWORD
 EOF
 }
 
-bootstrap_line() {
+# The client-facing listeners: PLAINTEXT ones, or CLIENT ones of a secured cluster.
+client_ports() { if secured; then echo "$CLIENT_PORTS"; else echo "$BROKER_PORTS"; fi; }
+
+bootstrap_servers() {
     local port list=""
-    for port in $BROKER_PORTS; do
+    for port in $(client_ports); do
         list+="${list:+,}127.0.0.1:$port"
     done
-    echo "KAFKA_BOOTSTRAP_SERVERS=$list"
+    echo "$list"
 }
 
+bootstrap_line() { echo "KAFKA_BOOTSTRAP_SERVERS=$(bootstrap_servers)"; }
+
+# What start, bootstrap and restart-broker print: the bootstrap line last, for a secured cluster
+# the client settings line before it.
+client_lines() {
+    if secured; then
+        echo "SPRING_CONFIG_ADDITIONAL_LOCATION=$(client_yml)"
+    fi
+    bootstrap_line
+}
+
+# Broker $1's PLAINTEXT listener (a secured cluster's inter-broker BROKER listener).
 broker_port() {
     local -a bports=($BROKER_PORTS)
     echo "${bports[$1 - 1]}"
+}
+
+client_port() {
+    local -a ports
+    read -r -a ports <<<"$(client_ports)"
+    echo "${ports[$1 - 1]}"
 }
 
 config_file() { echo "$STATE_DIR/broker-$1/server.properties"; }
@@ -267,13 +582,20 @@ launch_broker() {
 }
 
 format_storage() {
-    local k pids=() failed=0
+    local k pids=() failed=0 scram=() mechanism user
+    if uses_sasl; then
+        for mechanism in SCRAM-SHA-256 SCRAM-SHA-512; do
+            for user in "$CLIENT_USER=$CLIENT_PASSWORD" "$SECOND_USER=$SECOND_PASSWORD"; do
+                scram+=(--add-scram "$mechanism=[name=${user%%=*},password=${user#*=}]")
+            done
+        done
+    fi
     for ((k = 1; k <= BROKERS; k++)); do
         mkdir -p "$STATE_DIR/broker-$k/data"
         java -Xmx256m -XX:TieredStopAtLevel=1 -XX:+UseSerialGC \
             -Dlog4j2.configurationFile="$STATE_DIR/log4j2.properties" \
             -cp "$LIBS/*" kafka.tools.StorageTool format \
-            -t "$CLUSTER_ID" -c "$(config_file "$k")" \
+            -t "$CLUSTER_ID" -c "$(config_file "$k")" "${scram[@]}" \
             </dev/null >"$STATE_DIR/broker-$k/format.log" 2>&1 {STATE_LOCK_FD}>&- &
         pids+=($!)
     done
@@ -288,8 +610,13 @@ format_storage() {
 }
 
 # Prints how many brokers broker $1 reports as registered, or nothing if it does not answer.
+# Asks the client listener, so on a secured cluster it also proves TLS (trusting the CA, checking
+# the SAN) and SASL (PLAIN as alice) work there.
 registered_count() {
-    python3 "$SCRIPT_DIR/metadata_probe.py" "127.0.0.1:$(broker_port "$1")" 2>/dev/null | wc -l
+    local probe=()
+    uses_tls && probe+=(--tls-ca "$(tls_dir)/ca.pem")
+    uses_sasl && probe+=(--sasl-plain "$CLIENT_USER:$CLIENT_PASSWORD")
+    python3 "$SCRIPT_DIR/metadata_probe.py" "${probe[@]}" "127.0.0.1:$(client_port "$1")" 2>/dev/null | wc -l
 }
 
 # Waits until every broker in "$@" is running and reports all BROKERS registered.
@@ -349,9 +676,11 @@ port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 # Waits up to 10 s until the listener and controller ports of brokers "$@" are closed.
 wait_ports_closed() {
     local -a cports=($CONTROLLER_PORTS)
-    local k port deadline=$(($(date +%s) + 10))
+    local k port ports deadline=$(($(date +%s) + 10))
     for k in "$@"; do
-        for port in "$(broker_port "$k")" "${cports[k - 1]}"; do
+        ports=("$(broker_port "$k")" "${cports[k - 1]}")
+        secured && ports+=("$(client_port "$k")")
+        for port in "${ports[@]}"; do
             while port_open "$port"; do
                 if (($(date +%s) >= deadline)); then
                     log "warning: 127.0.0.1:$port of broker $k still accepts connections"
@@ -429,8 +758,22 @@ remove_state_dir() {
 parse_cluster_options() {
     BROKERS=1
     VERSION=$DEFAULT_VERSION
+    SECURITY=plaintext
+    OAUTHBEARER=0
     while (($#)); do
         case $1 in
+        --security)
+            SECURITY=${2:-}
+            shift 2 || die "--security needs a value (sasl_ssl, ssl, sasl_plaintext)"
+            ;;
+        --security=*)
+            SECURITY=${1#*=}
+            shift
+            ;;
+        --oauthbearer)
+            OAUTHBEARER=1
+            shift
+            ;;
         --brokers)
             BROKERS=${2:-}
             shift 2 || die "--brokers needs a value (1 or 3)"
@@ -447,22 +790,42 @@ parse_cluster_options() {
             VERSION=${1#*=}
             shift
             ;;
-        *) die "unknown option '$1' (expected --brokers N, --version V)" ;;
+        *) die "unknown option '$1' (expected --brokers N, --version V, --security P, --oauthbearer)" ;;
         esac
     done
+    SECURITY=$(tr '[:upper:]' '[:lower:]' <<<"$SECURITY")
+    case $SECURITY in
+    plaintext | ssl | sasl_ssl | sasl_plaintext) ;;
+    *) die "--security must be sasl_ssl, ssl or sasl_plaintext, got '$SECURITY'" ;;
+    esac
+    if ((OAUTHBEARER)) && ! uses_sasl; then
+        die "--oauthbearer needs --security sasl_ssl or sasl_plaintext"
+    fi
+    if [[ -n "$REAUTH_MS" && ! "$REAUTH_MS" =~ ^[0-9]+$ ]]; then
+        die "KAFKA_CONNECTIONS_MAX_REAUTH_MS must be a number of milliseconds, got '$REAUTH_MS'"
+    fi
     [[ "$BROKERS" == 1 || "$BROKERS" == 3 ]] ||
         die "--brokers must be 1 or 3 (a KRaft quorum of combined nodes), got '$BROKERS'"
     [[ "$VERSION" =~ ^[0-9]+\.[0-9]+\.[0-9]+$ ]] || die "--version must look like 4.4.0, got '$VERSION'"
 }
 
+# Picks BROKER_PORTS, CONTROLLER_PORTS and, for a secured cluster, CLIENT_PORTS.
+choose_ports() {
+    local listeners=2 ports
+    secured && listeners=3
+    ports=$(free_ports $((listeners * BROKERS)))
+    local -a all
+    read -r -a all <<<"$ports"
+    BROKER_PORTS="${all[*]:0:BROKERS}"
+    CONTROLLER_PORTS="${all[*]:BROKERS:BROKERS}"
+    CLIENT_PORTS="${all[*]:2*BROKERS}"
+}
+
 cmd_config() {
     parse_cluster_options "$@"
     require_tools python3
-    local ports
-    ports=$(free_ports $((2 * BROKERS)))
-    read -r -a all <<<"$ports"
-    BROKER_PORTS="${all[*]:0:BROKERS}"
-    CONTROLLER_PORTS="${all[*]:BROKERS}"
+    choose_ports
+    TLS_PASSWORD='<generated-by-start>'
     local k
     for ((k = 1; k <= BROKERS; k++)); do
         echo "### broker $k: $(config_file "$k")"
@@ -499,20 +862,24 @@ cmd_start() {
     local attempt
     for attempt in 1 2 3; do
         mkdir -p "$STATE_DIR"
-        local ports
-        ports=$(free_ports $((2 * BROKERS)))
-        read -r -a all <<<"$ports"
-        BROKER_PORTS="${all[*]:0:BROKERS}"
-        CONTROLLER_PORTS="${all[*]:BROKERS}"
+        choose_ports
         CLUSTER_ID=$(random_cluster_id)
+        TLS_PASSWORD=""
+        if uses_tls && ! generate_tls; then
+            log "generating certificates failed:"
+            tail -n 30 "$(tls_dir)/generate.log" >&2
+            rm -rf "$STATE_DIR"
+            die "could not generate the TLS material"
+        fi
         save_state
+        secured && write_client_files
         write_log4j_config
         local k
         for k in $(all_brokers); do
             mkdir -p "$STATE_DIR/broker-$k"
             broker_config "$k" >"$(config_file "$k")"
         done
-        log "starting Kafka $VERSION with $BROKERS broker(s) in $STATE_DIR"
+        log "starting Kafka $VERSION with $BROKERS broker(s), clients on $(protocol_name), in $STATE_DIR"
         if ! format_storage; then
             remove_state_dir
             die "could not format KRaft storage"
@@ -522,7 +889,7 @@ cmd_start() {
         done
         if wait_registered $(all_brokers); then
             log "cluster ready in $(($(now_ms) - started)) ms"
-            bootstrap_line
+            client_lines
             return 0
         fi
         # Ports are chosen free but only bound later by the JVM; another process may take one in
@@ -562,23 +929,30 @@ cmd_status() {
     fi
     local -a cports=($CONTROLLER_PORTS)
     local k pid down=0
-    echo "cluster in $STATE_DIR: Kafka $VERSION, $BROKERS broker(s), cluster id $CLUSTER_ID"
+    local clients=""
+    secured && clients=", clients on $(protocol_name)"
+    echo "cluster in $STATE_DIR: Kafka $VERSION, $BROKERS broker(s), cluster id $CLUSTER_ID$clients"
     for k in $(all_brokers); do
+        local listeners
+        listeners="listener 127.0.0.1:$(broker_port "$k")"
+        if secured; then
+            listeners="listener 127.0.0.1:$(client_port "$k") ($(protocol_name)), inter-broker 127.0.0.1:$(broker_port "$k")"
+        fi
         if pid=$(broker_pid "$k"); then
-            echo "broker $k: running pid $pid, listener 127.0.0.1:$(broker_port "$k"), controller 127.0.0.1:${cports[k - 1]}, registered brokers seen: $(registered_count "$k")"
+            echo "broker $k: running pid $pid, $listeners, controller 127.0.0.1:${cports[k - 1]}, registered brokers seen: $(registered_count "$k")"
         else
-            echo "broker $k: stopped, listener 127.0.0.1:$(broker_port "$k"), controller 127.0.0.1:${cports[k - 1]}"
+            echo "broker $k: stopped, $listeners, controller 127.0.0.1:${cports[k - 1]}"
             down=1
         fi
     done
-    bootstrap_line
+    client_lines
     ((down == 0)) || return 3
 }
 
 cmd_bootstrap() {
     (($# == 0)) || die "bootstrap takes no arguments"
     load_state || die "no cluster in $STATE_DIR; run 'kafka.sh start' first"
-    bootstrap_line
+    client_lines
 }
 
 parse_broker_id() {
@@ -596,7 +970,7 @@ cmd_kill_broker() {
     signal_and_wait KILL 10 "$k" || die "broker $k survived SIGKILL"
     wait_ports_closed "$k"
     rm -f "$(pid_file "$k")"
-    log "killed broker $k (127.0.0.1:$(broker_port "$k"))"
+    log "killed broker $k (127.0.0.1:$(client_port "$k"))"
 }
 
 cmd_restart_broker() {
@@ -612,8 +986,8 @@ cmd_restart_broker() {
         print_log_tails "$k"
         die "broker $k did not come back"
     fi
-    log "broker $k is back on 127.0.0.1:$(broker_port "$k") after $(($(now_ms) - started)) ms"
-    bootstrap_line
+    log "broker $k is back on 127.0.0.1:$(client_port "$k") after $(($(now_ms) - started)) ms"
+    client_lines
 }
 
 main() {

@@ -8,6 +8,8 @@ use std::time::{Duration, Instant};
 
 use rskafka::client::partition::{OffsetAt, UnknownTopicHandling};
 
+pub mod raw_produce;
+
 /// The environment variable that points tests at a real Kafka cluster.
 pub const BOOTSTRAP_ENV: &str = "KAFKA_BOOTSTRAP_SERVERS";
 

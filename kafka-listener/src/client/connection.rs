@@ -5,19 +5,27 @@
 //! number of tasks may call [`BrokerConnection::send`] at once, a reader task matches responses to
 //! requests by correlation id. The connection negotiates API versions once (ApiVersions) and
 //! picks, for each request, the highest version both sides support.
+//!
+//! Security is part of opening: TLS under the frames when the [`ConnectionConfig`]'s security
+//! protocol says so, SASL (SaslHandshake, SaslAuthenticate) right after ApiVersions. Callers see
+//! an authenticated connection or an error, never the steps.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::{BufMut, Bytes, BytesMut};
-use kafka_protocol::messages::{ApiKey, ApiVersionsRequest, ApiVersionsResponse, RequestHeader};
+use kafka_protocol::messages::{
+    ApiKey, ApiVersionsRequest, ApiVersionsResponse, RequestHeader, SaslAuthenticateRequest,
+    SaslHandshakeRequest,
+};
 use kafka_protocol::protocol::{Decodable, Encodable, HeaderVersion, Request, StrBytes};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
+use tokio::io::{AsyncReadExt, AsyncWriteExt, ReadHalf, WriteHalf};
 use tokio::sync::{mpsc, oneshot};
 
+use super::security::{SaslMechanism, SaslSettings};
+use super::transport::{self, BoxedStream, TransportError};
 use super::ConnectionConfig;
 
 /// Responses larger than this close the connection: a corrupt length prefix must not make us
@@ -38,6 +46,29 @@ pub enum ConnectionError {
         /// The I/O error.
         #[source]
         source: std::io::Error,
+    },
+    /// The TLS handshake failed or timed out.
+    #[error("TLS handshake with broker {addr} failed: {reason}")]
+    Tls {
+        /// The broker address.
+        addr: String,
+        /// The cause, e.g. `invalid peer certificate: UnknownIssuer`.
+        reason: String,
+    },
+    /// The broker refused our SASL credentials (or the exchange failed). Not retried: the same
+    /// credentials would fail again. The message never contains the password.
+    #[error(
+        "authentication failed at broker {addr} with SASL {mechanism} as user `{user}`: {reason}"
+    )]
+    Authentication {
+        /// The broker address.
+        addr: String,
+        /// The mechanism tried.
+        mechanism: SaslMechanism,
+        /// The user name (empty for OAUTHBEARER).
+        user: String,
+        /// The broker's message or the local cause.
+        reason: String,
     },
     /// The connection broke or was closed by the broker.
     #[error("connection to broker {addr} closed: {reason}")]
@@ -131,6 +162,10 @@ pub struct BrokerConnection {
     broker_versions: HashMap<i16, (i16, i16)>,
     reader: tokio::task::JoinHandle<()>,
     writer_task: tokio::task::JoinHandle<()>,
+    /// When the broker ends our SASL session (KIP-368 `session_lifetime_ms`), less a margin:
+    /// from then on the connection reports itself closed, so its owner reconnects (and so
+    /// re-authenticates) before the broker would cut it off.
+    reauthenticate_at: Option<Instant>,
 }
 
 impl Drop for BrokerConnection {
@@ -141,22 +176,43 @@ impl Drop for BrokerConnection {
 }
 
 impl BrokerConnection {
-    /// Opens a connection to `addr` (`host:port`) and negotiates API versions.
+    /// Opens a connection to `addr` (`host:port`): TCP, TLS when the security protocol uses it,
+    /// API version negotiation, then SASL authentication when the protocol uses it. Opening
+    /// TCP and the TLS handshake together are bounded by the request timeout, as is each
+    /// request after them.
     pub async fn connect(addr: &str, config: &ConnectionConfig) -> Result<Self, ConnectionError> {
         let timeout = config.request_timeout_duration();
-        let stream = tokio::time::timeout(timeout, TcpStream::connect(addr))
-            .await
-            .map_err(|_| ConnectionError::Connect {
-                addr: addr.to_owned(),
-                source: std::io::Error::new(std::io::ErrorKind::TimedOut, "connect timed out"),
-            })?
-            .map_err(|source| ConnectionError::Connect {
-                addr: addr.to_owned(),
-                source,
-            })?;
-        // Group and commit requests are small; latency matters more than coalescing.
-        let _ = stream.set_nodelay(true);
-        let (read_half, write_half) = stream.into_split();
+        let security = config.security_config();
+        let stream = match tokio::time::timeout(timeout, transport::open(addr, security)).await {
+            Err(_) if security.protocol().uses_tls() => {
+                return Err(ConnectionError::Tls {
+                    addr: addr.to_owned(),
+                    reason: format!(
+                        "no TLS handshake within {timeout:?} (is this listener TLS? check security.protocol)"
+                    ),
+                })
+            }
+            Err(_) => {
+                return Err(ConnectionError::Connect {
+                    addr: addr.to_owned(),
+                    source: std::io::Error::new(std::io::ErrorKind::TimedOut, "connect timed out"),
+                })
+            }
+            Ok(Err(TransportError::Connect(source))) => {
+                return Err(ConnectionError::Connect {
+                    addr: addr.to_owned(),
+                    source,
+                })
+            }
+            Ok(Err(TransportError::Tls(reason))) => {
+                return Err(ConnectionError::Tls {
+                    addr: addr.to_owned(),
+                    reason,
+                })
+            }
+            Ok(Ok(stream)) => stream,
+        };
+        let (read_half, write_half) = tokio::io::split(stream);
         let pending: Arc<Mutex<Option<Pending>>> = Arc::new(Mutex::new(Some(HashMap::new())));
         let reader = tokio::spawn(read_responses(read_half, Arc::clone(&pending)));
         let (writer, frames) = mpsc::unbounded_channel();
@@ -171,8 +227,22 @@ impl BrokerConnection {
             broker_versions: HashMap::new(),
             reader,
             writer_task,
+            reauthenticate_at: None,
         };
-        connection.broker_versions = connection.negotiate_api_versions().await?;
+        connection.broker_versions = match connection.negotiate_api_versions().await {
+            Err(ConnectionError::Closed { addr, reason }) if !security.protocol().uses_tls() => {
+                return Err(ConnectionError::Closed {
+                    addr,
+                    reason: format!(
+                        "{reason} (during ApiVersions; if this listener uses TLS, set security.protocol to SSL or SASL_SSL)"
+                    ),
+                })
+            }
+            other => other?,
+        };
+        if let Some(sasl) = security.sasl() {
+            connection.reauthenticate_at = connection.authenticate(sasl).await?;
+        }
         Ok(connection)
     }
 
@@ -182,7 +252,15 @@ impl BrokerConnection {
     }
 
     /// `false` once the connection broke; a broken connection must be replaced.
+    /// Also `false` once the broker's SASL session lifetime (KIP-368) is nearly over, so the
+    /// owner reconnects and authenticates afresh before the broker closes the connection.
     pub fn is_open(&self) -> bool {
+        if self
+            .reauthenticate_at
+            .is_some_and(|at| Instant::now() >= at)
+        {
+            return false;
+        }
         self.pending.lock().expect("pending lock").is_some()
     }
 
@@ -300,6 +378,70 @@ impl BrokerConnection {
             .collect())
     }
 
+    /// SaslHandshake v1 then SaslAuthenticate until the mechanism is done. Returns when to
+    /// re-authenticate, if the broker limits the session's lifetime.
+    async fn authenticate(&self, sasl: &SaslSettings) -> Result<Option<Instant>, ConnectionError> {
+        let mechanism = sasl.mechanism();
+        let failed = |reason: String| ConnectionError::Authentication {
+            addr: self.addr.clone(),
+            mechanism,
+            user: sasl.username().to_owned(),
+            reason,
+        };
+        let handshake = self
+            .send_version(
+                SaslHandshakeRequest::default()
+                    .with_mechanism(StrBytes::from_static_str(mechanism.kafka_name())),
+                1,
+                self.request_timeout,
+            )
+            .await?;
+        if handshake.error_code != 0 {
+            let offered: Vec<&str> = handshake.mechanisms.iter().map(|m| m.as_str()).collect();
+            return Err(failed(format!(
+                "the broker does not enable {mechanism} on this listener (error code {}); it offers: {}",
+                handshake.error_code,
+                offered.join(", ")
+            )));
+        }
+        let version = self.version_for::<SaslAuthenticateRequest>()?;
+        let started = Instant::now();
+        let mut exchange = sasl.start().await.map_err(failed)?;
+        let mut received: Option<Bytes> = None;
+        let mut lifetime_ms = 0i64;
+        loop {
+            let step = exchange.step(received.as_deref()).map_err(failed)?;
+            if let Some(message) = step.send {
+                let response = self
+                    .send_version(
+                        SaslAuthenticateRequest::default().with_auth_bytes(Bytes::from(message)),
+                        version,
+                        self.request_timeout,
+                    )
+                    .await?;
+                if response.error_code != 0 {
+                    let message = response
+                        .error_message
+                        .as_ref()
+                        .map(|m| m.to_string())
+                        .filter(|m| !m.is_empty())
+                        .unwrap_or_else(|| format!("error code {}", response.error_code));
+                    return Err(failed(message));
+                }
+                lifetime_ms = response.session_lifetime_ms;
+                received = Some(response.auth_bytes);
+            }
+            if step.finished {
+                break;
+            }
+        }
+        tracing::debug!(broker = %self.addr, %mechanism, lifetime_ms, "SASL authenticated");
+        Ok(u64::try_from(lifetime_ms)
+            .ok()
+            .filter(|ms| *ms > 0)
+            .map(|ms| started + reauthentication_delay(Duration::from_millis(ms))))
+    }
+
     fn break_connection(&self) {
         self.pending.lock().expect("pending lock").take();
         self.reader.abort();
@@ -311,6 +453,12 @@ impl BrokerConnection {
             reason: reason.to_owned(),
         }
     }
+}
+
+/// When to replace a connection whose SASL session lasts `lifetime`: at 85 % of it, as Java's
+/// client re-authenticates between 85 and 95 %.
+fn reauthentication_delay(lifetime: Duration) -> Duration {
+    lifetime.mul_f64(0.85)
 }
 
 fn api_key(key: i16) -> ApiKey {
@@ -351,12 +499,17 @@ fn encode_request<R: Request>(
 
 /// Writes whole request frames in order. A write error breaks the connection.
 async fn write_requests(
-    mut write_half: tokio::net::tcp::OwnedWriteHalf,
+    mut write_half: WriteHalf<BoxedStream>,
     mut frames: mpsc::UnboundedReceiver<BytesMut>,
     pending: Arc<Mutex<Option<Pending>>>,
 ) {
     while let Some(frame) = frames.recv().await {
-        if let Err(error) = write_half.write_all(&frame).await {
+        // Flush: a TLS stream buffers what it encrypts.
+        let written = async {
+            write_half.write_all(&frame).await?;
+            write_half.flush().await
+        };
+        if let Err(error) = written.await {
             tracing::debug!(%error, "broker connection writer stopped");
             pending.lock().expect("pending lock").take();
             return;
@@ -367,7 +520,7 @@ async fn write_requests(
 /// Reads response frames and hands each (header and body) to its waiter. Any
 /// framing error ends the connection: every waiter then sees it closed.
 async fn read_responses(
-    mut read_half: tokio::net::tcp::OwnedReadHalf,
+    mut read_half: ReadHalf<BoxedStream>,
     pending: Arc<Mutex<Option<Pending>>>,
 ) {
     let result: std::io::Result<()> = async {
@@ -414,7 +567,7 @@ async fn read_responses(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tokio::net::TcpListener;
+    use tokio::net::{TcpListener, TcpStream};
 
     async fn serve_once<F, Fut>(answer: F) -> String
     where

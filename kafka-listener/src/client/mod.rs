@@ -2,15 +2,21 @@
 //! admin client, the group client, and the consumer's own [`fetch`]er.
 //!
 //! One [`ConnectionConfig`] builds both rskafka's client and the group client's own
-//! connections, so bootstrap servers, client id, timeouts — and later TLS/SASL — are set in one
-//! place.
+//! connections, so bootstrap servers, client id, timeouts and security (TLS, SASL: see
+//! [`SecurityConfig`]) are set in one place.
 
 use std::time::Duration;
 
 mod connection;
 pub mod fetch;
+mod security;
+mod transport;
 
 pub use connection::{BrokerConnection, ConnectionError};
+pub use security::{
+    is_sensitive_key, JaasConfig, JaasError, OAuthBearerTokenProvider, SaslMechanism, SaslSettings,
+    Secret, SecurityConfig, SecurityProtocol, Store, TlsError, TlsSettings, TokenError,
+};
 
 /// Errors from building the data-plane client.
 #[derive(Debug, thiserror::Error)]
@@ -47,6 +53,7 @@ pub struct ConnectionConfig {
     client_id: String,
     request_timeout: Duration,
     retry_deadline: Duration,
+    security: SecurityConfig,
 }
 
 impl ConnectionConfig {
@@ -75,6 +82,7 @@ impl ConnectionConfig {
             client_id: "kafka-listener".to_owned(),
             request_timeout: Self::DEFAULT_REQUEST_TIMEOUT,
             retry_deadline: Self::DEFAULT_REQUEST_TIMEOUT,
+            security: SecurityConfig::default(),
         }
     }
 
@@ -110,6 +118,18 @@ impl ConnectionConfig {
         self
     }
 
+    /// Sets the security (TLS, SASL) of every connection built from this configuration, ours
+    /// and rskafka's alike.
+    pub fn security(mut self, security: SecurityConfig) -> Self {
+        self.security = security;
+        self
+    }
+
+    /// The security settings (`PLAINTEXT` unless [`security`](Self::security) was called).
+    pub fn security_config(&self) -> &SecurityConfig {
+        &self.security
+    }
+
     /// The bootstrap servers, one `host:port` each.
     pub fn bootstrap_servers(&self) -> &[String] {
         &self.bootstrap_servers
@@ -137,9 +157,16 @@ impl ConnectionConfig {
             base: 2.0,
             deadline: Some(self.retry_deadline),
         };
-        rskafka::client::ClientBuilder::new(self.bootstrap_servers.clone())
+        let mut builder = rskafka::client::ClientBuilder::new(self.bootstrap_servers.clone())
             .client_id(self.client_id.as_str())
-            .backoff_config(backoff)
+            .backoff_config(backoff);
+        if let Some(tls) = self.security.tls_client_config() {
+            builder = builder.tls_config(tls);
+        }
+        if let Some(sasl) = self.security.sasl() {
+            builder = builder.sasl_config(sasl.rskafka_config());
+        }
+        builder
             .build()
             .await
             .map_err(|source| ClientError::Connect {

@@ -12,6 +12,7 @@ use super::model::{
     RetryTopicProperties, SecurityProtocol, TemplateProperties,
 };
 use super::origin::Origin;
+use super::properties_map::Properties;
 use crate::container::DispatchOrdering;
 
 const ROOT: &str = "spring.kafka";
@@ -25,12 +26,8 @@ const SECURITY_PROTOCOLS: &[(&str, SecurityProtocol)] = &[
 
 /// Keys Spring Boot has under `spring.kafka` that this crate does not act on yet.
 const UNSUPPORTED: &[&str] = &[
-    "ssl",
     "jaas",
     "streams",
-    "consumer.ssl",
-    "producer.ssl",
-    "admin.ssl",
     "listener.observation-enabled",
     "listener.change-consumer-thread-name",
     "template.observation-enabled",
@@ -40,8 +37,11 @@ fn key(path: &str) -> String {
     format!("{ROOT}.{path}")
 }
 
-fn values(map: BTreeMap<String, Located<String>>) -> BTreeMap<String, String> {
-    map.into_iter().map(|(k, v)| (k, v.value)).collect()
+fn values(map: BTreeMap<String, Located<String>>) -> Properties {
+    map.into_iter()
+        .map(|(k, v)| (k, v.value))
+        .collect::<BTreeMap<_, _>>()
+        .into()
 }
 
 pub(crate) fn security_protocol(

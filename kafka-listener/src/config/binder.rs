@@ -272,6 +272,7 @@ impl<'a> Binder<'a> {
             origin,
             suggestion,
             unsupported,
+            ignored_because: None,
         }
     }
 

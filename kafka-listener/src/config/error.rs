@@ -120,6 +120,18 @@ pub enum ConfigError {
         /// The key to use instead.
         replacement: String,
     },
+    /// A TLS or SASL setting that cannot work: a missing or unreadable store, a JKS file, a
+    /// malformed `sasl.jaas.config`, SASL without credentials. The message never contains a
+    /// secret.
+    #[error("{key} at {origin}: {message}")]
+    Security {
+        /// The key at fault, or `security.protocol` when a required key is missing.
+        key: String,
+        /// Where it was written.
+        origin: Origin,
+        /// What is wrong and what to write.
+        message: String,
+    },
     /// A manual ack mode while the consumer commits on its own: Spring refuses to start.
     #[error(
         "spring.kafka.listener.ack-mode is {ack_mode} at {ack_mode_origin}, but spring.kafka.consumer.enable-auto-commit is true at {auto_commit_origin}: manual acknowledgment needs auto-commit off; set enable-auto-commit to false (or remove it) or use another ack mode"

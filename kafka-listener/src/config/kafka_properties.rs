@@ -15,8 +15,10 @@ use super::model::{
     ProducerProperties, RetryTopicProperties, SecurityProtocol, TemplateProperties,
 };
 use super::origin::Origin;
+use super::properties_map::Properties;
+use super::security;
 use super::warning::ConfigWarning;
-use crate::client::ConnectionConfig;
+use crate::client::{ConnectionConfig, SecurityConfig};
 
 /// Spring Boot's default `spring.kafka.bootstrap-servers`.
 pub const DEFAULT_BOOTSTRAP_SERVERS: &str = "localhost:9092";
@@ -45,7 +47,7 @@ pub const DEFAULT_BOOTSTRAP_SERVERS: &str = "localhost:9092";
 /// assert_eq!(props.listener.poll_timeout, Duration::from_secs(3));
 /// assert_eq!(props.listener.ack_time, Duration::from_secs(5)); // Spring's default
 /// ```
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 #[non_exhaustive]
 pub struct KafkaProperties {
     /// `bootstrap-servers` (default `localhost:9092`).
@@ -53,7 +55,7 @@ pub struct KafkaProperties {
     /// `client-id`.
     pub client_id: Option<String>,
     /// `properties.*`: raw Kafka properties shared by every client.
-    pub properties: BTreeMap<String, String>,
+    pub properties: Properties,
     /// `security.protocol`.
     pub security_protocol: Option<SecurityProtocol>,
     /// `consumer.*`.
@@ -70,8 +72,39 @@ pub struct KafkaProperties {
     pub retry_topic: RetryTopicProperties,
     /// `kafka-listener.parallelism.*` (this crate's own keys).
     pub parallelism: ParallelismProperties,
+    security: ClientSecurity,
     warnings: Vec<ConfigWarning>,
     environment: Arc<Environment>,
+}
+
+/// Each client's security, every level of `security.protocol`, `ssl.*` and `sasl.*` applied.
+#[derive(Debug, Clone)]
+struct ClientSecurity {
+    consumer: SecurityConfig,
+    producer: SecurityConfig,
+    admin: SecurityConfig,
+}
+
+/// Every field but the merged sources, which hold raw values (secrets included); secrets in the
+/// fields are redacted ([`Properties`], [`SecurityConfig`]).
+impl std::fmt::Debug for KafkaProperties {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KafkaProperties")
+            .field("bootstrap_servers", &self.bootstrap_servers)
+            .field("client_id", &self.client_id)
+            .field("properties", &self.properties)
+            .field("security_protocol", &self.security_protocol)
+            .field("consumer", &self.consumer)
+            .field("producer", &self.producer)
+            .field("admin", &self.admin)
+            .field("listener", &self.listener)
+            .field("template", &self.template)
+            .field("retry_topic", &self.retry_topic)
+            .field("parallelism", &self.parallelism)
+            .field("security", &self.security)
+            .field("warnings", &self.warnings)
+            .finish_non_exhaustive()
+    }
 }
 
 impl KafkaProperties {
@@ -125,7 +158,19 @@ impl KafkaProperties {
         let retry_topic = bind::retry_topic(&mut binder)?;
         let template = bind::template(&mut binder)?;
         let parallelism = bind::parallelism(&mut binder)?;
+        let (consumer_security, mut ignored) = security::bind(&mut binder, "consumer")?;
+        let (producer_security, more) = security::bind(&mut binder, "producer")?;
+        ignored.extend(more);
+        let (admin_security, more) = security::bind(&mut binder, "admin")?;
+        ignored.extend(more);
         let mut warnings = binder.unknown_keys("spring.kafka");
+        let mut seen = std::collections::BTreeSet::new();
+        for warning in ignored {
+            if seen.insert(warning.key.clone()) {
+                tracing::warn!(key = %warning.key, origin = %warning.origin, "{warning}");
+                warnings.push(warning);
+            }
+        }
         // The rest of `kafka-listener.*` (error handlers) is checked where it is bound.
         warnings.extend(binder.unknown_file_keys(&format!("{}.parallelism", bind::EXTENSION_ROOT)));
         Ok(Self {
@@ -134,7 +179,8 @@ impl KafkaProperties {
             properties: global_properties
                 .into_iter()
                 .map(|(k, v)| (k, v.value))
-                .collect(),
+                .collect::<BTreeMap<_, _>>()
+                .into(),
             security_protocol,
             consumer,
             producer,
@@ -143,6 +189,11 @@ impl KafkaProperties {
             template,
             retry_topic,
             parallelism,
+            security: ClientSecurity {
+                consumer: consumer_security,
+                producer: producer_security,
+                admin: admin_security,
+            },
             warnings,
             environment: Arc::new(environment),
         })
@@ -206,6 +257,7 @@ impl KafkaProperties {
             consumer.bootstrap_servers.as_ref(),
             consumer.client_id.as_ref(),
             consumer.request_timeout,
+            &self.security.consumer,
         )
     }
 
@@ -216,6 +268,7 @@ impl KafkaProperties {
             producer.bootstrap_servers.as_ref(),
             producer.client_id.as_ref(),
             producer.request_timeout,
+            &self.security.producer,
         )
     }
 
@@ -226,6 +279,7 @@ impl KafkaProperties {
             admin.bootstrap_servers.as_ref(),
             admin.client_id.as_ref(),
             admin.request_timeout,
+            &self.security.admin,
         )
     }
 
@@ -234,11 +288,12 @@ impl KafkaProperties {
         servers: Option<&Vec<String>>,
         client_id: Option<&String>,
         request_timeout: Option<Duration>,
+        security: &SecurityConfig,
     ) -> ConnectionConfig {
         let servers = servers
             .filter(|s| !s.is_empty())
             .unwrap_or(&self.bootstrap_servers);
-        let mut config = ConnectionConfig::new(servers.iter().cloned());
+        let mut config = ConnectionConfig::new(servers.iter().cloned()).security(security.clone());
         if let Some(id) = client_id.or(self.client_id.as_ref()) {
             config = config.client_id(id.clone());
         }

@@ -31,6 +31,9 @@ impl Format {
 
 /// Builds [`KafkaProperties`] from files or text, with chosen profiles and environment.
 ///
+/// `SPRING_CONFIG_ADDITIONAL_LOCATION` / `spring.config.additional-location` names more files
+/// whose keys win over the application's own (Spring Boot's rule).
+///
 /// Without [`profiles`](Self::profiles) the active profiles come from `SPRING_PROFILES_ACTIVE`,
 /// else `spring.profiles.active` in the base file. Without [`env`](Self::env) the process
 /// environment is used; tests pass their own so they never depend on the machine's.
@@ -156,8 +159,61 @@ impl ConfigLoader {
                 );
             }
         }
+        sources.extend(self.additional_sources(&sources, &env, &active)?);
         tracing::debug!(profiles = ?active, sources = sources.len(), "configuration sources loaded");
         KafkaProperties::bind(Environment::new(sources, env))
+    }
+
+    /// `SPRING_CONFIG_ADDITIONAL_LOCATION` (or `spring.config.additional-location` in the
+    /// application's files): more files, comma-separated, whose keys win over the application's
+    /// own, as in Spring Boot. `optional:` skips a missing file; `file:` is stripped; the format
+    /// follows the extension (`.properties`, else YAML).
+    fn additional_sources(
+        &self,
+        sources: &[PropertySource],
+        env: &EnvVars,
+        active: &[String],
+    ) -> Result<Vec<PropertySource>, ConfigError> {
+        const KEY: &str = "spring.config.additional-location";
+        let locations = match env.for_key(KEY) {
+            Some((_, value)) => value.to_owned(),
+            None => match Environment::new(sources.to_vec(), EnvVars::default()).get(KEY) {
+                Some(value) => value.value,
+                None => return Ok(Vec::new()),
+            },
+        };
+        let mut out = Vec::new();
+        for location in locations
+            .split(',')
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+        {
+            let (optional, location) = match location.strip_prefix("optional:") {
+                Some(rest) => (true, rest),
+                None => (false, location),
+            };
+            let path = Path::new(location.strip_prefix("file:").unwrap_or(location));
+            let text =
+                match read_if_exists(path)? {
+                    Some(text) => text,
+                    None if optional => continue,
+                    None => return Err(ConfigError::Io {
+                        path: path.to_owned(),
+                        source: std::io::Error::new(
+                            std::io::ErrorKind::NotFound,
+                            "spring.config.additional-location names a file that does not exist",
+                        ),
+                    }),
+                };
+            let format = if path.extension().is_some_and(|e| e == "properties") {
+                Format::Properties
+            } else {
+                Format::Yaml
+            };
+            let documents = format.parse(&text, &path.display().to_string())?;
+            out.extend(documents.into_iter().filter(|s| is_active(s, active)));
+        }
+        Ok(out)
     }
 
     fn active_profiles(&self, base: &[PropertySource], env: &EnvVars) -> Vec<String> {

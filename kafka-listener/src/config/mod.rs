@@ -37,7 +37,9 @@ mod origin;
 mod placeholders;
 mod profiles;
 mod properties_format;
+mod properties_map;
 mod relaxed;
+mod security;
 mod units;
 mod warning;
 mod yaml;
@@ -57,5 +59,6 @@ pub use model::{
     RetryTopicProperties, SecurityProtocol, TemplateProperties,
 };
 pub use origin::Origin;
+pub use properties_map::Properties;
 pub(crate) use units::{parse_duration, DURATION_FORMS};
 pub use warning::ConfigWarning;

@@ -1,9 +1,9 @@
 //! The typed form of `spring.kafka.*`, with Spring Boot 4's keys and defaults.
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use super::codec::{Deserializer, Serializer};
+use super::properties_map::Properties;
 
 /// `spring.kafka.listener.ack-mode`: when the container commits offsets (Spring Kafka's
 /// `ContainerProperties.AckMode`).
@@ -91,19 +91,9 @@ pub enum AutoOffsetReset {
 /// once.
 pub use crate::client::fetch::IsolationLevel;
 
-/// `security.protocol`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum SecurityProtocol {
-    /// No TLS, no SASL (default).
-    #[default]
-    Plaintext,
-    /// TLS.
-    Ssl,
-    /// SASL without TLS.
-    SaslPlaintext,
-    /// SASL over TLS.
-    SaslSsl,
-}
+/// `security.protocol`: the connection layer's type, so configuration and connections share one
+/// vocabulary.
+pub use crate::client::SecurityProtocol;
 
 /// A partition assignor named in `partition.assignment.strategy`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -214,7 +204,7 @@ pub struct ConsumerProperties {
     /// `security.protocol` for consumers.
     pub security_protocol: Option<SecurityProtocol>,
     /// `properties.*`: raw Kafka consumer properties.
-    pub properties: BTreeMap<String, String>,
+    pub properties: Properties,
     /// `request.timeout.ms` from the properties maps, if set.
     pub request_timeout: Option<Duration>,
     /// The group-membership settings with precedence applied.
@@ -287,7 +277,7 @@ pub struct ProducerProperties {
     /// `security.protocol` for producers.
     pub security_protocol: Option<SecurityProtocol>,
     /// `properties.*`: raw Kafka producer properties.
-    pub properties: BTreeMap<String, String>,
+    pub properties: Properties,
     /// `request.timeout.ms` from the properties maps, if set.
     pub request_timeout: Option<Duration>,
 }
@@ -313,7 +303,7 @@ pub struct AdminProperties {
     /// `security.protocol` for the admin client.
     pub security_protocol: Option<SecurityProtocol>,
     /// `properties.*`: raw Kafka admin properties.
-    pub properties: BTreeMap<String, String>,
+    pub properties: Properties,
     /// `request.timeout.ms` from the properties maps, if set.
     pub request_timeout: Option<Duration>,
 }

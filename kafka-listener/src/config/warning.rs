@@ -23,12 +23,30 @@ pub struct ConfigWarning {
     pub origin: Origin,
     /// The known key it most resembles, if any.
     pub suggestion: Option<String>,
-    /// A real Spring Boot key (e.g. under `spring.kafka.ssl`) that this crate does not use yet.
+    /// A real Spring Boot key (e.g. under `spring.kafka.streams`) that this crate does not use yet.
     pub unsupported: bool,
+    /// Why a known key has no effect here (e.g. `sasl.*` with `security.protocol: PLAINTEXT`).
+    pub ignored_because: Option<String>,
+}
+
+impl ConfigWarning {
+    /// A known key that has no effect for `reason`.
+    pub(crate) fn ignored(key: String, origin: Origin, reason: String) -> Self {
+        Self {
+            key,
+            origin,
+            suggestion: None,
+            unsupported: false,
+            ignored_because: Some(reason),
+        }
+    }
 }
 
 impl fmt::Display for ConfigWarning {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(reason) = &self.ignored_because {
+            return write!(f, "{} at {} has no effect: {reason}", self.key, self.origin);
+        }
         if self.unsupported {
             return write!(
                 f,

@@ -1,10 +1,10 @@
 //! State shared by every broker of one embedded cluster, and each broker's identity.
 
-use std::sync::atomic::AtomicI64;
 use std::sync::Arc;
 
 use super::coordinator::Coordinator;
 use super::topics::TopicRegistry;
+use super::transactions::Transactions;
 
 /// Cluster-wide settings (Kafka broker configs of the same meaning).
 #[derive(Debug, Clone)]
@@ -22,7 +22,7 @@ pub(crate) struct Cluster {
     pub(crate) settings: ClusterSettings,
     pub(crate) topics: TopicRegistry,
     pub(crate) coordinator: Arc<Coordinator>,
-    pub(crate) next_producer_id: AtomicI64,
+    pub(crate) transactions: Transactions,
 }
 
 /// Kafka's `__consumer_offsets` partition count, which decides a group's coordinator.

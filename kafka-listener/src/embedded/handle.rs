@@ -1,7 +1,6 @@
 //! [`EmbeddedKafka`]: starting, configuring and stopping the broker, and test helpers.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::AtomicI64;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -17,8 +16,12 @@ use tokio_util::task::TaskTracker;
 use super::cluster::{BrokerContext, Cluster, ClusterSettings};
 use super::coordinator::{Coordinator, CoordinatorConfig};
 use super::group::GroupState;
-use super::server;
+use super::sasl::SaslServerConfig;
+use super::security::{self, TestCertificates};
+use super::server::{self, ListenerSecurity};
 use super::topics::{new_uuid, BrokerInfo, TopicRegistry};
+use super::transactions::Transactions;
+use crate::client::{SaslMechanism, SaslSettings, SecurityConfig, SecurityProtocol};
 
 /// Errors of the embedded broker's handle.
 #[derive(Debug, thiserror::Error)]
@@ -28,6 +31,9 @@ pub enum EmbeddedKafkaError {
         "cannot bind the embedded Kafka broker to 127.0.0.1: {0} (is the loopback interface up?)"
     )]
     Bind(#[source] std::io::Error),
+    /// The test certificates could not be generated.
+    #[error("cannot generate the embedded broker's TLS certificates: {0}")]
+    Tls(String),
     /// A test helper waited too long.
     #[error("timed out after {after:?} waiting for {what}")]
     Timeout {
@@ -93,7 +99,22 @@ pub struct EmbeddedKafkaBuilder {
     min_session_timeout: Duration,
     max_session_timeout: Duration,
     initial_rebalance_delay: Duration,
+    tls: Option<TlsMode>,
+    sasl_mechanisms: Vec<SaslMechanism>,
+    sasl_users: BTreeMap<String, String>,
 }
+
+/// TLS with a server certificate only, or also requiring a client certificate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TlsMode {
+    ServerOnly,
+    Mutual,
+}
+
+/// The users a SASL-secured embedded broker knows unless the test names its own — the same as
+/// `deploy/local/kafka.sh start --security …`, so one test runs against either.
+pub const DEFAULT_SASL_USERS: [(&str, &str); 2] =
+    [("alice", "alice-secret"), ("bob", "bob-secret")];
 
 impl Default for EmbeddedKafkaBuilder {
     fn default() -> Self {
@@ -104,6 +125,9 @@ impl Default for EmbeddedKafkaBuilder {
             min_session_timeout: Duration::from_secs(6),
             max_session_timeout: Duration::from_secs(1800),
             initial_rebalance_delay: Duration::ZERO,
+            tls: None,
+            sasl_mechanisms: Vec::new(),
+            sasl_users: BTreeMap::new(),
         }
     }
 }
@@ -146,6 +170,46 @@ impl EmbeddedKafkaBuilder {
         self
     }
 
+    /// Requires TLS on every connection, with a CA and server certificate (for `localhost` and
+    /// `127.0.0.1`) generated at start; [`EmbeddedKafka::certificates`] has the CA to trust.
+    pub fn tls(mut self) -> Self {
+        self.tls = Some(TlsMode::ServerOnly);
+        self
+    }
+
+    /// Like [`tls`](Self::tls), and requires a client certificate signed by the same CA
+    /// ([`TestCertificates::client_tls`](crate::embedded::TestCertificates::client_tls)).
+    pub fn mutual_tls(mut self) -> Self {
+        self.tls = Some(TlsMode::Mutual);
+        self
+    }
+
+    /// Requires SASL authentication with one of `mechanisms` (PLAIN, SCRAM-SHA-256,
+    /// SCRAM-SHA-512) before any request but ApiVersions; users are [`DEFAULT_SASL_USERS`]
+    /// unless [`sasl_user`](Self::sasl_user) names others.
+    ///
+    /// ```
+    /// use kafka_listener::client::{BrokerConnection, ConnectionConfig, SaslMechanism, SaslSettings};
+    /// use kafka_listener::embedded::EmbeddedKafka;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let kafka = EmbeddedKafka::builder().sasl([SaslMechanism::ScramSha256]).start().await;
+    /// let security = kafka.client_security(Some(SaslSettings::scram_sha256("alice", "alice-secret")));
+    /// let config = ConnectionConfig::new([kafka.bootstrap()]).security(security);
+    /// BrokerConnection::connect(&kafka.bootstrap(), &config).await.unwrap();
+    /// # }
+    /// ```
+    pub fn sasl(mut self, mechanisms: impl IntoIterator<Item = SaslMechanism>) -> Self {
+        self.sasl_mechanisms = mechanisms.into_iter().collect();
+        self
+    }
+
+    /// Adds a SASL user (replacing the default users once any is added).
+    pub fn sasl_user(mut self, user: impl Into<String>, password: impl Into<String>) -> Self {
+        self.sasl_users.insert(user.into(), password.into());
+        self
+    }
+
     /// Binds every broker and starts serving. Panics with a clear message if it cannot bind
     /// (this is test infrastructure); see [`try_start`](Self::try_start).
     pub async fn start(self) -> EmbeddedKafka {
@@ -174,6 +238,28 @@ impl EmbeddedKafkaBuilder {
             });
             listeners.push(listener);
         }
+        let certificates = match self.tls {
+            None => None,
+            Some(mode) => Some(
+                TestCertificates::generate(mode == TlsMode::Mutual)
+                    .map_err(EmbeddedKafkaError::Tls)?,
+            ),
+        };
+        let sasl = (!self.sasl_mechanisms.is_empty()).then(|| {
+            let users = if self.sasl_users.is_empty() {
+                DEFAULT_SASL_USERS
+                    .iter()
+                    .map(|(u, p)| ((*u).to_owned(), (*p).to_owned()))
+                    .collect()
+            } else {
+                self.sasl_users.clone()
+            };
+            SaslServerConfig::new(self.sasl_mechanisms.clone(), users)
+        });
+        let listener_security = ListenerSecurity {
+            tls: certificates.as_ref().map(|c| Arc::clone(&c.server)),
+            sasl,
+        };
         let tasks = TaskTracker::new();
         let cancel = CancellationToken::new();
         let coordinator = Coordinator::new(
@@ -193,7 +279,7 @@ impl EmbeddedKafkaBuilder {
             },
             topics: TopicRegistry::new(infos.clone()),
             coordinator,
-            next_producer_id: AtomicI64::new(1000),
+            transactions: Transactions::new(),
         });
         for (listener, info) in listeners.into_iter().zip(&infos) {
             let ctx = BrokerContext {
@@ -205,6 +291,7 @@ impl EmbeddedKafkaBuilder {
                 ctx,
                 tasks.clone(),
                 cancel.clone(),
+                listener_security.clone(),
             ));
         }
         let bootstrap = infos
@@ -218,6 +305,9 @@ impl EmbeddedKafkaBuilder {
             cluster,
             tasks,
             cancel,
+            certificates,
+            mutual_tls: self.tls == Some(TlsMode::Mutual),
+            sasl_enabled: !self.sasl_mechanisms.is_empty(),
         })
     }
 }
@@ -230,6 +320,9 @@ pub struct EmbeddedKafka {
     pub(crate) cluster: Arc<Cluster>,
     tasks: TaskTracker,
     cancel: CancellationToken,
+    certificates: Option<TestCertificates>,
+    mutual_tls: bool,
+    sasl_enabled: bool,
 }
 
 impl Drop for EmbeddedKafka {
@@ -248,6 +341,32 @@ impl EmbeddedKafka {
     /// A builder for other settings.
     pub fn builder() -> EmbeddedKafkaBuilder {
         EmbeddedKafkaBuilder::default()
+    }
+
+    /// The generated certificates of a broker started with [`EmbeddedKafkaBuilder::tls`] or
+    /// [`mutual_tls`](EmbeddedKafkaBuilder::mutual_tls).
+    pub fn certificates(&self) -> Option<&TestCertificates> {
+        self.certificates.as_ref()
+    }
+
+    /// The security protocol clients must use.
+    pub fn security_protocol(&self) -> SecurityProtocol {
+        match (self.certificates.is_some(), self.sasl_enabled) {
+            (false, false) => SecurityProtocol::Plaintext,
+            (true, false) => SecurityProtocol::Ssl,
+            (false, true) => SecurityProtocol::SaslPlaintext,
+            (true, true) => SecurityProtocol::SaslSsl,
+        }
+    }
+
+    /// Client security for this broker: TLS trusting its CA (with the client certificate
+    /// under mutual TLS) when it requires TLS, and `sasl` when it requires SASL.
+    pub fn client_security(&self, sasl: Option<SaslSettings>) -> SecurityConfig {
+        security::client_security(
+            self.certificates.as_ref(),
+            self.mutual_tls,
+            sasl.filter(|_| self.sasl_enabled),
+        )
     }
 
     /// The bootstrap servers, `host:port` of every broker, comma-separated.
@@ -343,7 +462,7 @@ impl EmbeddedKafka {
                 continue;
             };
             let start = log.log_start_offset();
-            let Some(read) = log.read(start, usize::MAX, true) else {
+            let Some(read) = log.read(start, usize::MAX, true, false) else {
                 continue;
             };
             let mut bytes = read.records;

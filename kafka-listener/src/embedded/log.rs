@@ -1,6 +1,7 @@
 //! One partition's log: record batches kept byte-for-byte as producers sent them (compressed
 //! batches stay compressed), with only the base offset rewritten on append, as Kafka does.
 
+use std::collections::BTreeMap;
 use std::sync::Mutex;
 
 use bytes::{Bytes, BytesMut};
@@ -17,7 +18,10 @@ const ATTRIBUTES: usize = 21;
 const LAST_OFFSET_DELTA: usize = 23;
 const BASE_TIMESTAMP: usize = 27;
 const MAX_TIMESTAMP: usize = 35;
+const PRODUCER_ID: usize = 43;
 const RECORD_COUNT: usize = 57;
+const TRANSACTIONAL_BIT: i16 = 1 << 4;
+const CONTROL_BIT: i16 = 1 << 5;
 /// Size of the v2 batch header; a batch is at least this long.
 const BATCH_HEADER_LEN: usize = 61;
 /// Bytes before `batchLength` counts: baseOffset (8) + batchLength (4).
@@ -54,6 +58,31 @@ struct LogState {
     batches: Vec<StoredBatch>,
     next_offset: i64,
     log_start_offset: i64,
+    /// Open transactions: producer id → the first offset it wrote since its last marker.
+    open_transactions: BTreeMap<i64, i64>,
+    /// Aborted transactions, in marker order (Kafka's aborted-transaction index).
+    aborted: Vec<AbortedRange>,
+}
+
+/// One aborted transaction's span in this partition.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct AbortedRange {
+    pub(crate) producer_id: i64,
+    pub(crate) first_offset: i64,
+    /// The abort marker's offset.
+    pub(crate) last_offset: i64,
+}
+
+impl LogState {
+    /// Below it every transaction is decided: the first offset of the oldest open one, or the
+    /// high watermark.
+    fn last_stable_offset(&self) -> i64 {
+        self.open_transactions
+            .values()
+            .copied()
+            .min()
+            .unwrap_or(self.next_offset)
+    }
 }
 
 /// What a fetch read from one partition.
@@ -61,7 +90,10 @@ struct LogState {
 pub(crate) struct FetchedRecords {
     pub(crate) records: Bytes,
     pub(crate) high_watermark: i64,
+    pub(crate) last_stable_offset: i64,
     pub(crate) log_start_offset: i64,
+    /// Under `read_committed`: the aborted transactions overlapping what was read.
+    pub(crate) aborted: Option<Vec<AbortedRange>>,
 }
 
 /// An in-memory partition log. Appends wake every fetch waiting on [`PartitionLog::appended`].
@@ -77,6 +109,8 @@ struct ParsedBatch {
     len: usize,
     last_offset_delta: i64,
     max_timestamp: i64,
+    /// The producer id of a transactional (non-control) batch.
+    transactional_producer: Option<i64>,
 }
 
 fn read_i32(bytes: &[u8], at: usize) -> i32 {
@@ -113,11 +147,15 @@ fn parse_batches(records: &[u8]) -> Result<Vec<ParsedBatch>, AppendError> {
         if last_offset_delta < 0 || record_count < 0 {
             return Err(AppendError::Corrupt);
         }
+        let attributes =
+            i16::from_be_bytes([records[at + ATTRIBUTES], records[at + ATTRIBUTES + 1]]);
+        let transactional = attributes & TRANSACTIONAL_BIT != 0 && attributes & CONTROL_BIT == 0;
         batches.push(ParsedBatch {
             start: at,
             len,
             last_offset_delta: i64::from(last_offset_delta),
             max_timestamp: read_i64(records, at + MAX_TIMESTAMP),
+            transactional_producer: transactional.then(|| read_i64(records, at + PRODUCER_ID)),
         });
         at += len;
     }
@@ -185,6 +223,12 @@ impl PartitionLog {
                 bytes[PARTITION_LEADER_EPOCH..PARTITION_LEADER_EPOCH + 4]
                     .copy_from_slice(&0i32.to_be_bytes());
                 let last_offset = base_offset + batch.last_offset_delta;
+                if let Some(producer_id) = batch.transactional_producer {
+                    state
+                        .open_transactions
+                        .entry(producer_id)
+                        .or_insert(base_offset);
+                }
                 state.batches.push(StoredBatch {
                     base_offset,
                     last_offset,
@@ -196,6 +240,43 @@ impl PartitionLog {
         }
         self.appended.notify_waiters();
         Ok(first_offset)
+    }
+
+    /// Ends `producer_id`'s open transaction with a commit or abort marker (a control batch, as
+    /// Kafka's transaction coordinator writes it). Returns the marker's offset.
+    pub(crate) fn write_marker(&self, producer_id: i64, producer_epoch: i16, commit: bool) -> i64 {
+        let offset;
+        {
+            let mut state = self.state.lock().expect("log lock");
+            offset = state.next_offset;
+            let timestamp = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_millis() as i64);
+            let bytes = control_batch(offset, producer_id, producer_epoch, commit, timestamp);
+            state.batches.push(StoredBatch {
+                base_offset: offset,
+                last_offset: offset,
+                max_timestamp: timestamp,
+                bytes,
+            });
+            state.next_offset = offset + 1;
+            if let Some(first_offset) = state.open_transactions.remove(&producer_id) {
+                if !commit {
+                    state.aborted.push(AbortedRange {
+                        producer_id,
+                        first_offset,
+                        last_offset: offset,
+                    });
+                }
+            }
+        }
+        self.appended.notify_waiters();
+        offset
+    }
+
+    /// The last stable offset: below it every transaction is committed or aborted.
+    pub(crate) fn last_stable_offset(&self) -> i64 {
+        self.state.lock().expect("log lock").last_stable_offset()
     }
 
     /// The offset the next appended record gets (the high watermark: every append is committed).
@@ -216,24 +297,47 @@ impl PartitionLog {
         offset: i64,
         max_bytes: usize,
         allow_oversized_first: bool,
+        read_committed: bool,
     ) -> Option<FetchedRecords> {
         let state = self.state.lock().expect("log lock");
         if offset < state.log_start_offset || offset > state.next_offset {
             return None;
         }
+        let last_stable_offset = state.last_stable_offset();
+        // read_committed stops at the last stable offset, as Kafka does.
+        let upper = if read_committed {
+            last_stable_offset
+        } else {
+            state.next_offset
+        };
         let first = state.batches.partition_point(|b| b.last_offset < offset);
         let mut out = BytesMut::new();
+        let mut last_read = offset - 1;
         for batch in &state.batches[first..] {
+            if batch.last_offset >= upper {
+                break;
+            }
             let fits = out.len() + batch.bytes.len() <= max_bytes;
             if !(fits || (out.is_empty() && allow_oversized_first)) {
                 break;
             }
             out.extend_from_slice(&batch.bytes);
+            last_read = batch.last_offset;
         }
+        let aborted = read_committed.then(|| {
+            state
+                .aborted
+                .iter()
+                .filter(|a| a.last_offset >= offset && a.first_offset <= last_read)
+                .copied()
+                .collect()
+        });
         Some(FetchedRecords {
             records: out.freeze(),
             high_watermark: state.next_offset,
+            last_stable_offset,
             log_start_offset: state.log_start_offset,
+            aborted,
         })
     }
 
@@ -283,6 +387,45 @@ impl PartitionLog {
     }
 }
 
+/// A control batch with one marker record, laid out as Kafka's `EndTransactionMarker` writes it:
+/// key = version 0 + type (0 abort, 1 commit), value = version 0 + coordinator epoch.
+fn control_batch(
+    base_offset: i64,
+    producer_id: i64,
+    producer_epoch: i16,
+    commit: bool,
+    timestamp: i64,
+) -> Bytes {
+    let key = [0u8, 0, 0, u8::from(commit)];
+    let value = [0u8; 6];
+    // One record: length, attributes, timestamp delta 0, offset delta 0, key, value, 0 headers
+    // (varints are zigzag: 4 → 8, 6 → 12).
+    let mut record = vec![0u8, 0, 0, 8];
+    record.extend_from_slice(&key);
+    record.push(12);
+    record.extend_from_slice(&value);
+    record.push(0);
+    let mut after_crc = BytesMut::new();
+    after_crc.extend_from_slice(&(TRANSACTIONAL_BIT | CONTROL_BIT).to_be_bytes());
+    after_crc.extend_from_slice(&0i32.to_be_bytes()); // last offset delta
+    after_crc.extend_from_slice(&timestamp.to_be_bytes());
+    after_crc.extend_from_slice(&timestamp.to_be_bytes());
+    after_crc.extend_from_slice(&producer_id.to_be_bytes());
+    after_crc.extend_from_slice(&producer_epoch.to_be_bytes());
+    after_crc.extend_from_slice(&(-1i32).to_be_bytes()); // base sequence
+    after_crc.extend_from_slice(&1i32.to_be_bytes()); // record count
+    after_crc.extend_from_slice(&[(record.len() as u8) << 1]);
+    after_crc.extend_from_slice(&record);
+    let mut batch = BytesMut::with_capacity(LOG_OVERHEAD + 9 + after_crc.len());
+    batch.extend_from_slice(&base_offset.to_be_bytes());
+    batch.extend_from_slice(&((4 + 1 + 4 + after_crc.len()) as i32).to_be_bytes());
+    batch.extend_from_slice(&0i32.to_be_bytes()); // partition leader epoch
+    batch.extend_from_slice(&[2]); // magic
+    batch.extend_from_slice(&crc32c::crc32c(&after_crc).to_be_bytes());
+    batch.extend_from_slice(&after_crc);
+    batch.freeze()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -306,7 +449,7 @@ mod tests {
         assert_eq!(log.append(&batch(3, 10, 5)), Ok(0));
         assert_eq!(log.append(&batch(2, 20, 5)), Ok(3));
         assert_eq!(log.high_watermark(), 5);
-        let read = log.read(4, 1 << 20, true).expect("in range");
+        let read = log.read(4, 1 << 20, true, false).expect("in range");
         assert_eq!(read_i64(&read.records, BASE_OFFSET), 3);
     }
 
@@ -328,10 +471,10 @@ mod tests {
         let log = PartitionLog::default();
         log.append(&batch(1, 0, 100)).unwrap();
         log.append(&batch(1, 0, 100)).unwrap();
-        let one = log.read(0, 10, true).unwrap();
+        let one = log.read(0, 10, true, false).unwrap();
         assert_eq!(one.records.len(), BATCH_HEADER_LEN + 100);
-        assert!(log.read(0, 10, false).unwrap().records.is_empty());
-        assert!(log.read(3, 10, true).is_none());
+        assert!(log.read(0, 10, false, false).unwrap().records.is_empty());
+        assert!(log.read(3, 10, true, false).is_none());
     }
 
     #[test]

@@ -31,11 +31,17 @@ mod handle;
 mod log;
 mod membership;
 mod offsets;
+mod sasl;
+mod security;
 mod server;
 mod topics;
+mod transactions;
 pub mod wire;
 
-pub use handle::{ConsumedRecord, EmbeddedKafka, EmbeddedKafkaBuilder, EmbeddedKafkaError};
+pub use handle::{
+    ConsumedRecord, EmbeddedKafka, EmbeddedKafkaBuilder, EmbeddedKafkaError, DEFAULT_SASL_USERS,
+};
+pub use security::TestCertificates;
 
 #[cfg(test)]
 mod tests;

@@ -5,16 +5,24 @@
 use std::net::SocketAddr;
 
 use bytes::BytesMut;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use super::api;
 use super::cluster::BrokerContext;
 use super::codes;
+use super::sasl::{Intercept, SaslConnection, SaslServerConfig};
 use super::wire::{self, RequestDecodeError, MAX_REQUEST_BYTES};
 use kafka_protocol::messages::{ApiKey, ResponseKind};
+
+/// What a listener requires of its clients: TLS, SASL, both or neither.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct ListenerSecurity {
+    pub(crate) tls: Option<std::sync::Arc<rustls::ServerConfig>>,
+    pub(crate) sasl: Option<SaslServerConfig>,
+}
 
 /// Accepts connections for one broker until cancelled.
 pub(crate) async fn accept_loop(
@@ -22,6 +30,7 @@ pub(crate) async fn accept_loop(
     ctx: BrokerContext,
     tasks: TaskTracker,
     cancel: CancellationToken,
+    security: ListenerSecurity,
 ) {
     loop {
         let accepted = tokio::select! {
@@ -33,10 +42,27 @@ pub(crate) async fn accept_loop(
                 let _ = stream.set_nodelay(true);
                 let ctx = ctx.clone();
                 let cancel = cancel.clone();
+                let security = security.clone();
                 tasks.spawn(async move {
+                    let served = async {
+                        let sasl = security.sasl.clone().map(SaslConnection::new);
+                        match &security.tls {
+                            None => serve_connection(stream, peer, &ctx, sasl).await,
+                            Some(tls) => {
+                                let acceptor = tokio_rustls::TlsAcceptor::from(std::sync::Arc::clone(tls));
+                                match acceptor.accept(stream).await {
+                                    Ok(stream) => serve_connection(stream, peer, &ctx, sasl).await,
+                                    Err(error) => {
+                                        tracing::debug!(%peer, %error, "TLS handshake failed");
+                                        Ok(())
+                                    }
+                                }
+                            }
+                        }
+                    };
                     tokio::select! {
                         _ = cancel.cancelled() => {}
-                        result = serve_connection(stream, peer, &ctx) => {
+                        result = served => {
                             if let Err(error) = result {
                                 tracing::warn!(broker = ctx.node_id, %peer, %error, "closing client connection");
                             }
@@ -69,10 +95,11 @@ pub(crate) enum ConnectionClosed {
     },
 }
 
-async fn serve_connection(
-    mut stream: TcpStream,
+async fn serve_connection<S: AsyncRead + AsyncWrite + Unpin>(
+    mut stream: S,
     peer: SocketAddr,
     ctx: &BrokerContext,
+    mut sasl: Option<SaslConnection>,
 ) -> Result<(), ConnectionClosed> {
     tracing::debug!(broker = ctx.node_id, %peer, "client connected");
     let client_host = peer.ip().to_string();
@@ -88,6 +115,25 @@ async fn serve_connection(
             .ok_or(ConnectionClosed::BadSize(size))?;
         let mut frame = BytesMut::zeroed(len);
         stream.read_exact(&mut frame).await?;
+        if let Some(sasl) = sasl.as_mut() {
+            match sasl.intercept(&frame) {
+                Intercept::PassThrough => {}
+                Intercept::Respond(out) => {
+                    stream.write_all(&out).await?;
+                    stream.flush().await?;
+                    continue;
+                }
+                Intercept::RespondAndClose(out) => {
+                    stream.write_all(&out).await?;
+                    stream.flush().await?;
+                    return Ok(());
+                }
+                Intercept::Refuse(api) => {
+                    tracing::debug!(broker = ctx.node_id, %peer, ?api, "request before SASL authentication; closing");
+                    return Ok(());
+                }
+            }
+        }
         let request = match wire::decode_request(&frame) {
             Ok(request) => request,
             Err(RequestDecodeError::UnsupportedApiVersionsVersion { correlation_id, .. }) => {
@@ -100,6 +146,7 @@ async fn serve_connection(
                         reason: e.to_string(),
                     })?;
                 stream.write_all(&out).await?;
+                stream.flush().await?;
                 continue;
             }
             Err(e) => return Err(e.into()),
@@ -126,6 +173,7 @@ async fn serve_connection(
                     }
                 })?;
             stream.write_all(&out).await?;
+            stream.flush().await?;
         }
     }
 }

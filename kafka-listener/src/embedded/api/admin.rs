@@ -2,7 +2,6 @@
 //! DeleteTopics, CreatePartitions, DescribeConfigs, InitProducerId.
 
 use std::collections::HashSet;
-use std::sync::atomic::Ordering;
 
 use kafka_protocol::messages::api_versions_response::ApiVersion;
 use kafka_protocol::messages::create_partitions_response::CreatePartitionsTopicResult;
@@ -27,6 +26,7 @@ use crate::embedded::codes;
 use crate::embedded::coordinator::sb;
 use crate::embedded::topics::Topic;
 use crate::embedded::wire::SUPPORTED_APIS;
+use kafka_protocol::messages::ApiKey;
 
 /// Kafka reports "authorized operations not requested" as `Integer.MIN_VALUE`.
 const AUTHORIZED_OPERATIONS_OMITTED: i32 = i32::MIN;
@@ -70,6 +70,12 @@ pub(crate) fn api_versions(error_code: i16) -> ApiVersionsResponse {
         .with_api_keys(
             SUPPORTED_APIS
                 .iter()
+                // SASL is answered by the connection (embedded::sasl) before requests reach the
+                // handlers, on brokers started with it; advertised always, as Kafka does.
+                .chain(&[
+                    (ApiKey::SaslHandshake, 0, 1),
+                    (ApiKey::SaslAuthenticate, 0, 2),
+                ])
                 .map(|&(api, min, max)| {
                     ApiVersion::default()
                         .with_api_key(api as i16)
@@ -428,12 +434,22 @@ pub(crate) fn describe_configs(
 /// implemented; transactional ids get an id too, so `enable.idempotence` clients start).
 pub(crate) fn init_producer_id(
     ctx: &BrokerContext,
-    _request: InitProducerIdRequest,
+    request: InitProducerIdRequest,
 ) -> InitProducerIdResponse {
-    let id = ctx.cluster.next_producer_id.fetch_add(1, Ordering::Relaxed);
-    InitProducerIdResponse::default()
-        .with_producer_id(ProducerId(id))
-        .with_producer_epoch(0)
+    let transactional_id = request.transactional_id.as_ref().map(|id| id.as_str());
+    let response = InitProducerIdResponse::default()
+        .with_producer_id(ProducerId(-1))
+        .with_producer_epoch(-1)
         .with_ongoing_txn_producer_id(ProducerId(-1))
-        .with_ongoing_txn_producer_epoch(-1)
+        .with_ongoing_txn_producer_epoch(-1);
+    match ctx
+        .cluster
+        .transactions
+        .init_producer(transactional_id, &ctx.cluster.topics)
+    {
+        Ok((id, epoch)) => response
+            .with_producer_id(ProducerId(id))
+            .with_producer_epoch(epoch),
+        Err(code) => response.with_error_code(code),
+    }
 }

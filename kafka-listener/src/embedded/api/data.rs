@@ -7,7 +7,9 @@ use std::task::Poll;
 use std::time::Duration;
 
 use bytes::Bytes;
-use kafka_protocol::messages::fetch_response::{FetchableTopicResponse, PartitionData};
+use kafka_protocol::messages::fetch_response::{
+    AbortedTransaction, FetchableTopicResponse, PartitionData,
+};
 use kafka_protocol::messages::list_offsets_response::{
     ListOffsetsPartitionResponse, ListOffsetsTopicResponse,
 };
@@ -18,6 +20,7 @@ use kafka_protocol::messages::produce_response::{PartitionProduceResponse, Topic
 use kafka_protocol::messages::{
     BrokerId, FetchRequest, FetchResponse, ListOffsetsRequest, ListOffsetsResponse,
     OffsetForLeaderEpochRequest, OffsetForLeaderEpochResponse, ProduceRequest, ProduceResponse,
+    ProducerId,
 };
 use tokio::time::Instant;
 
@@ -194,11 +197,12 @@ fn read_fetch(
                 }
                 Ok(log) => {
                     let limit = (p.partition_max_bytes.max(0) as usize).min(remaining);
-                    match log.read(p.fetch_offset, limit, total == 0) {
+                    let read_committed = request.isolation_level == 1;
+                    match log.read(p.fetch_offset, limit, total == 0, read_committed) {
                         None => {
                             data.error_code = codes::OFFSET_OUT_OF_RANGE;
                             data.high_watermark = log.high_watermark();
-                            data.last_stable_offset = data.high_watermark;
+                            data.last_stable_offset = log.last_stable_offset();
                             data.log_start_offset = log.log_start_offset();
                             errors = true;
                         }
@@ -206,8 +210,18 @@ fn read_fetch(
                             total += read.records.len();
                             remaining = remaining.saturating_sub(read.records.len());
                             data.high_watermark = read.high_watermark;
-                            data.last_stable_offset = read.high_watermark;
+                            data.last_stable_offset = read.last_stable_offset;
                             data.log_start_offset = read.log_start_offset;
+                            data.aborted_transactions = read.aborted.map(|aborted| {
+                                aborted
+                                    .into_iter()
+                                    .map(|a| {
+                                        AbortedTransaction::default()
+                                            .with_producer_id(ProducerId(a.producer_id))
+                                            .with_first_offset(a.first_offset)
+                                    })
+                                    .collect()
+                            });
                             data.records = Some(read.records);
                         }
                     }
@@ -238,6 +252,8 @@ pub(crate) fn list_offsets(
 ) -> ListOffsetsResponse {
     // Leader epochs exist from v4 on; an older response must leave the field at its default.
     let leader_epoch = if version >= 4 { 0 } else { -1 };
+    // read_committed consumers see the log end at the last stable offset.
+    let read_committed = request.isolation_level == 1;
     let topics = request
         .topics
         .into_iter()
@@ -257,6 +273,7 @@ pub(crate) fn list_offsets(
                         Ok(log) => {
                             r.leader_epoch = leader_epoch;
                             match p.timestamp {
+                                -1 if read_committed => r.offset = log.last_stable_offset(),
                                 -1 => r.offset = log.high_watermark(),
                                 -2 | -4 => r.offset = log.log_start_offset(),
                                 -3 => {

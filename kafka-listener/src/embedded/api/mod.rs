@@ -3,6 +3,7 @@
 mod admin;
 mod data;
 mod groups;
+mod transactions;
 
 use kafka_protocol::messages::{RequestKind, ResponseKind};
 
@@ -36,6 +37,8 @@ pub(crate) async fn handle(
         RequestKind::CreatePartitions(r) => admin::create_partitions(ctx, r).into(),
         RequestKind::DescribeConfigs(r) => admin::describe_configs(ctx, r).into(),
         RequestKind::InitProducerId(r) => admin::init_producer_id(ctx, r).into(),
+        RequestKind::AddPartitionsToTxn(r) => transactions::add_partitions_to_txn(ctx, r).into(),
+        RequestKind::EndTxn(r) => transactions::end_txn(ctx, r).into(),
         RequestKind::Produce(r) => data::produce(ctx, r, version)?.into(),
         RequestKind::Fetch(r) => data::fetch(ctx, r, version).await.into(),
         RequestKind::ListOffsets(r) => data::list_offsets(ctx, r, version).into(),

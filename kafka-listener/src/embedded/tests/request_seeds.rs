@@ -109,6 +109,10 @@ fn minimal_body(api: ApiKey) -> Option<RequestKind> {
         ApiKey::DeleteGroups => RequestKind::DeleteGroups(
             DeleteGroupsRequest::default().with_groups_names(vec![GroupId(s("g"))]),
         ),
+        ApiKey::AddPartitionsToTxn => {
+            RequestKind::AddPartitionsToTxn(AddPartitionsToTxnRequest::default())
+        }
+        ApiKey::EndTxn => RequestKind::EndTxn(EndTxnRequest::default()),
         _ => return None,
     })
 }
@@ -545,6 +549,27 @@ fn rich_body(api: ApiKey, v: i16) -> Option<RequestKind> {
         ApiKey::DeleteGroups => {
             RequestKind::DeleteGroups(DeleteGroupsRequest::default().with_groups_names(two_groups))
         }
+        ApiKey::AddPartitionsToTxn => RequestKind::AddPartitionsToTxn(
+            AddPartitionsToTxnRequest::default()
+                .with_v3_and_below_transactional_id(TransactionalId(s("tx")))
+                .with_v3_and_below_producer_id(ProducerId(77))
+                .with_v3_and_below_producer_epoch(2)
+                .with_v3_and_below_topics(vec![
+                    add_partitions_to_txn_request::AddPartitionsToTxnTopic::default()
+                        .with_name(topic("a"))
+                        .with_partitions(vec![0, 1, 2]),
+                    add_partitions_to_txn_request::AddPartitionsToTxnTopic::default()
+                        .with_name(topic("bb"))
+                        .with_partitions(vec![]),
+                ]),
+        ),
+        ApiKey::EndTxn => RequestKind::EndTxn(
+            EndTxnRequest::default()
+                .with_transactional_id(TransactionalId(s("tx")))
+                .with_producer_id(ProducerId(77))
+                .with_producer_epoch(2)
+                .with_committed(true),
+        ),
         _ => return None,
     })
 }
@@ -584,7 +609,9 @@ fn with_unknown_tag(mut body: RequestKind) -> RequestKind {
         OffsetForLeaderEpoch,
         DescribeConfigs,
         CreatePartitions,
-        DeleteGroups
+        DeleteGroups,
+        AddPartitionsToTxn,
+        EndTxn
     );
     body
 }

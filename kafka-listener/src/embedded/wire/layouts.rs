@@ -129,6 +129,8 @@ pub(super) fn request_layout(api: ApiKey) -> Option<&'static Message> {
         ApiKey::CreateTopics => &CREATE_TOPICS,
         ApiKey::DeleteTopics => &DELETE_TOPICS,
         ApiKey::InitProducerId => &INIT_PRODUCER_ID,
+        ApiKey::AddPartitionsToTxn => &ADD_PARTITIONS_TO_TXN,
+        ApiKey::EndTxn => &END_TXN,
         ApiKey::OffsetForLeaderEpoch => &OFFSET_FOR_LEADER_EPOCH,
         ApiKey::DescribeConfigs => &DESCRIBE_CONFIGS,
         ApiKey::CreatePartitions => &CREATE_PARTITIONS,
@@ -394,6 +396,25 @@ static INIT_PRODUCER_ID: Message = Message {
         since(3, INT64),
         since(3, INT16),
     ]),
+};
+
+// AddPartitionsToTxn, the client form (v0-3): transactional id, producer id and epoch, topics
+// of partition indexes. (v4+ batches transactions for brokers; it is not served.)
+static ADD_PARTITIONS_TO_TXN_TOPIC: Struct = fields(&[all(Ty::String), all(INT32S)]);
+static ADD_PARTITIONS_TO_TXN: Message = Message {
+    flexible_from: 3,
+    body: fields(&[
+        all(Ty::String),
+        all(INT64),
+        all(INT16),
+        all(Ty::Array(&ADD_PARTITIONS_TO_TXN_TOPIC)),
+    ]),
+};
+
+// EndTxn: transactional id, producer id and epoch, commit or abort.
+static END_TXN: Message = Message {
+    flexible_from: 3,
+    body: fields(&[all(Ty::String), all(INT64), all(INT16), all(BOOL)]),
 };
 
 static OFFSET_FOR_LEADER_EPOCH_PARTITION: Struct = fields(&[all(INT32), all(INT32), all(INT32)]);
