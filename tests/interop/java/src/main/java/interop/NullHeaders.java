@@ -9,11 +9,13 @@ import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 
 import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.ConfigEntry;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.clients.producer.RecordMetadata;
+import org.apache.kafka.common.config.ConfigResource;
 import org.apache.kafka.common.header.internals.RecordHeaders;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 
@@ -73,6 +75,10 @@ final class NullHeaders {
         return new ProducerRecord<>(topic, i % PARTITIONS, BASE_TIMESTAMP + i, key, value, headers);
     }
 
+    /**
+     * Writes every record first, then judges the broker's timestamps, so the records are there
+     * for our listener to read even where the broker ignored the topic config.
+     */
     static void produce(String bootstrap, String run) throws Exception {
         String logAppend = logAppendTopic(run);
         String createTime = createTimeTopic(run);
@@ -92,6 +98,7 @@ final class NullHeaders {
         props.put(ProducerConfig.ACKS_CONFIG, "all");
         try (KafkaProducer<byte[], byte[]> producer =
                 new KafkaProducer<>(props, new ByteArraySerializer(), new ByteArraySerializer())) {
+            String wrongTimestamp = null;
             for (String topic : List.of(logAppend, createTime)) {
                 List<Future<RecordMetadata>> acks = new ArrayList<>();
                 for (int i = 0; i < RECORDS; i++) {
@@ -106,11 +113,33 @@ final class NullHeaders {
                     }
                     // kafka-clients reports the broker's append time for a LogAppendTime topic.
                     boolean brokerTime = ack.timestamp() != BASE_TIMESTAMP + i;
-                    if (brokerTime != topic.equals(logAppend)) {
-                        throw new Scenarios.Failed(topic + " record " + i + " acknowledged with timestamp "
-                                + ack.timestamp() + " (producer's: " + (BASE_TIMESTAMP + i) + ")");
+                    if (brokerTime != topic.equals(logAppend) && wrongTimestamp == null) {
+                        wrongTimestamp = (topic + " record " + i + " acknowledged with timestamp "
+                                + ack.timestamp() + " (producer's: " + (BASE_TIMESTAMP + i) + "), expected "
+                                + (brokerTime ? "the producer's" : "the broker's append time (LogAppendTime)"));
                     }
                 }
+            }
+            checkLogAppendTimeConfig(bootstrap, logAppend);
+            if (wrongTimestamp != null) {
+                throw new Scenarios.Failed(wrongTimestamp);
+            }
+        }
+    }
+
+    /** The precise reason first: did the broker keep the config CreateTopics asked for? */
+    private static void checkLogAppendTimeConfig(String bootstrap, String topic) throws Exception {
+        Properties adminProps = new Properties();
+        adminProps.put("bootstrap.servers", bootstrap);
+        adminProps.put("client.id", "interop-java-headers");
+        try (Admin admin = Admin.create(adminProps)) {
+            ConfigResource resource = new ConfigResource(ConfigResource.Type.TOPIC, topic);
+            ConfigEntry type = admin.describeConfigs(List.of(resource)).all().get(30, TimeUnit.SECONDS)
+                    .get(resource).get("message.timestamp.type");
+            if (type == null || !"LogAppendTime".equals(type.value())) {
+                throw new Scenarios.Failed("DescribeConfigs of " + topic + " gives message.timestamp.type="
+                        + (type == null ? "(absent)" : type.value())
+                        + " after CreateTopics asked for LogAppendTime: the topic config was not applied");
             }
         }
     }
