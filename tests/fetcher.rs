@@ -100,10 +100,9 @@ async fn fetcher_decodes_gzip_snappy_lz4_and_zstd_batches() {
         Compression::Lz4,
         Compression::Zstd,
     ];
-    for (i, codec) in codecs.into_iter().enumerate() {
-        let base = i as i64 * 3;
+    for codec in codecs {
         let records: Vec<_> = (0..3)
-            .map(|n| record(base + n, Some("k"), Some("payload")))
+            .map(|n| record(n, Some("k"), Some("payload")))
             .collect();
         produce_raw(kafka.connection(), &topic, 0, batch(&records, codec)).await;
     }
@@ -385,4 +384,86 @@ async fn fetcher_read_committed_stops_at_an_open_transaction() {
     producer.commit().await;
     let got = fetch_all(&fetcher, &topic, 0, 4).await;
     assert_eq!(values(&got), ["c1", "open"]);
+}
+
+static RESET_SEEN: Mutex<Vec<i64>> = Mutex::new(Vec::new());
+
+#[kafka_listener(
+    id = "fetcher-reset",
+    topics = "${fetcher.reset.topic}",
+    group_id = "${fetcher.reset.group}",
+    ack_mode = "RECORD"
+)]
+async fn reset_listener(meta: kafka_listener::RecordMeta) {
+    RESET_SEEN.lock().unwrap().push(meta.offset);
+}
+
+#[tokio::test]
+async fn fetcher_out_of_range_position_resets_raises_an_event_and_reports_lag() {
+    use kafka_listener::container::{ContainerEvent, SeekTo};
+    use kafka_listener::group::TopicPartition;
+
+    let kafka = TestKafka::start().await;
+    let topic = unique_name("fetcher-reset");
+    let group = unique_name("fetcher-reset-group");
+    kafka.create_topic(&topic, 1).await;
+    let records: Vec<_> = (0..3).map(|n| record(n, Some("k"), Some("v"))).collect();
+    produce_raw(
+        kafka.connection(),
+        &topic,
+        0,
+        batch(&records, Compression::None),
+    )
+    .await;
+    let yaml = format!(
+        "spring.kafka:\n  bootstrap-servers: {}\n  consumer.auto-offset-reset: earliest\nfetcher.reset:\n  topic: {topic}\n  group: {group}\n",
+        kafka.bootstrap()
+    );
+    let app = App::from_yaml_str(&yaml)
+        .unwrap()
+        .listeners(["fetcher-reset"])
+        .start()
+        .await
+        .unwrap();
+    eventually("records 0-2 handled", WAIT, || async {
+        RESET_SEEN.lock().unwrap().len() >= 3
+    })
+    .await;
+    eventually("lag 0 at position 3", WAIT, || async {
+        app.lag("fetcher-reset")
+            .iter()
+            .any(|l| l.partition == 0 && l.position == 3 && l.high_watermark == 3 && l.lag == 0)
+    })
+    .await;
+
+    // A seek past the log end: the fetch is out of range, auto.offset.reset (earliest) applies
+    // and says so in an event.
+    let tp = TopicPartition::new(topic.as_str(), 0);
+    let mut events = app.events();
+    app.seek("fetcher-reset", &tp, SeekTo::Offset(100));
+    let reset = tokio::time::timeout(WAIT, async {
+        loop {
+            match events.recv().await {
+                Ok(ContainerEvent::OffsetOutOfRange {
+                    partition,
+                    offset,
+                    reset_to,
+                    ..
+                }) if partition == tp => break (offset, reset_to),
+                Ok(_) => {}
+                Err(error) => panic!("events: {error}"),
+            }
+        }
+    })
+    .await
+    .expect("an OffsetOutOfRange event");
+    assert_eq!(reset, (100, Some(0)));
+    eventually(
+        "records 0-2 handled again after the reset",
+        WAIT,
+        || async { RESET_SEEN.lock().unwrap().len() >= 6 },
+    )
+    .await;
+    app.shutdown().await.unwrap();
+    assert_eq!(*RESET_SEEN.lock().unwrap(), [0, 1, 2, 0, 1, 2]);
 }

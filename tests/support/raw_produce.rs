@@ -11,20 +11,25 @@ use kafka_listener::client::{BrokerConnection, ConnectionConfig};
 use kafka_protocol::indexmap::IndexMap;
 use kafka_protocol::messages::add_partitions_to_txn_request::AddPartitionsToTxnTopic;
 use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
+use kafka_protocol::messages::offset_commit_request::{
+    OffsetCommitRequestPartition, OffsetCommitRequestTopic,
+};
 use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
 use kafka_protocol::messages::{
-    AddPartitionsToTxnRequest, EndTxnRequest, FindCoordinatorRequest, InitProducerIdRequest,
-    MetadataRequest, ProduceRequest, ProduceResponse, ProducerId, TopicName, TransactionalId,
+    AddPartitionsToTxnRequest, EndTxnRequest, FindCoordinatorRequest, GroupId,
+    InitProducerIdRequest, MetadataRequest, OffsetCommitRequest, ProduceRequest, ProduceResponse,
+    ProducerId, TopicName, TransactionalId,
 };
 use kafka_protocol::protocol::StrBytes;
 use kafka_protocol::records::{
     Compression, Record, RecordBatchEncoder, RecordEncodeOptions, TimestampType,
 };
 
-/// Kafka's retriable answers while a coordinator loads or a previous transaction's markers are
-/// still being written: COORDINATOR_LOAD_IN_PROGRESS, COORDINATOR_NOT_AVAILABLE, NOT_COORDINATOR,
-/// CONCURRENT_TRANSACTIONS.
-const RETRIABLE: [i16; 4] = [14, 15, 16, 51];
+/// Kafka's retriable answers while a leader or coordinator loads or a previous transaction's
+/// markers are still being written: LEADER_NOT_AVAILABLE, COORDINATOR_LOAD_IN_PROGRESS,
+/// COORDINATOR_NOT_AVAILABLE, NOT_COORDINATOR, CONCURRENT_TRANSACTIONS.
+const RETRIABLE: [i16; 5] = [LEADER_NOT_AVAILABLE, 14, 15, 16, 51];
+const LEADER_NOT_AVAILABLE: i16 = 5;
 const DEADLINE: Duration = Duration::from_secs(30);
 
 /// A record for [`batch`]: `offset` is its position inside the batch (0, 1, …).
@@ -38,7 +43,10 @@ pub fn record(offset: i64, key: Option<&'static str>, value: Option<&'static str
         producer_epoch: -1,
         timestamp_type: TimestampType::Creation,
         offset,
-        sequence: -1,
+        // kafka-protocol's encoder starts a new batch whenever offset − sequence changes, and
+        // Kafka takes one batch per partition in a Produce request: base sequence −1 (no
+        // idempotence) plus the offset delta keeps the records in one batch.
+        sequence: offset as i32 - 1,
         timestamp: 1_700_000_000_000 + offset,
         key: key.map(|k| Bytes::from_static(k.as_bytes())),
         value: value.map(|v| Bytes::from_static(v.as_bytes())),
@@ -70,28 +78,30 @@ pub async fn leader_of(
     let bootstrap = BrokerConnection::connect(&connection.bootstrap_servers()[0], connection)
         .await
         .expect("connect for metadata");
-    let response = bootstrap
-        .send(
-            MetadataRequest::default().with_topics(Some(vec![MetadataRequestTopic::default()
-                .with_name(Some(TopicName(StrBytes::from_string(topic.to_owned()))))])),
-        )
-        .await
-        .expect("metadata");
-    let leader = response.topics[0]
-        .partitions
-        .iter()
-        .find(|p| p.partition_index == partition)
-        .expect("partition in metadata")
-        .leader_id;
-    let broker = response
-        .brokers
-        .iter()
-        .find(|b| b.node_id == leader)
-        .expect("leader in metadata");
-    (
-        format!("{}:{}", broker.host.as_str(), broker.port),
-        response.brokers.len(),
-    )
+    let request =
+        MetadataRequest::default().with_topics(Some(vec![MetadataRequestTopic::default()
+            .with_name(Some(TopicName(StrBytes::from_string(topic.to_owned()))))]));
+    // Each broker learns of a new topic on its own (KRaft): ask until this one knows its leader.
+    retry("Metadata", || async {
+        let response = bootstrap.send(request.clone()).await.expect("metadata");
+        let leader = response.topics[0]
+            .partitions
+            .iter()
+            .find(|p| p.partition_index == partition)
+            .map(|p| p.leader_id);
+        let broker = response.brokers.iter().find(|b| Some(b.node_id) == leader);
+        match broker {
+            Some(broker) => (
+                0,
+                (
+                    format!("{}:{}", broker.host.as_str(), broker.port),
+                    response.brokers.len(),
+                ),
+            ),
+            None => (LEADER_NOT_AVAILABLE, (String::new(), 0)),
+        }
+    })
+    .await
 }
 
 /// Sends `records` (one or more encoded batches) to the partition's leader as they are.
@@ -159,7 +169,7 @@ impl TransactionalProducer {
     /// Finds the transaction coordinator and initialises the producer id (fencing earlier
     /// instances of `transactional_id`).
     pub async fn init(connection: &ConnectionConfig, transactional_id: &str) -> Self {
-        let coordinator = find_coordinator(connection, transactional_id).await;
+        let coordinator = find_coordinator(connection, transactional_id, 1).await;
         let request = InitProducerIdRequest::default()
             .with_transactional_id(Some(TransactionalId(StrBytes::from_string(
                 transactional_id.to_owned(),
@@ -274,13 +284,17 @@ impl TransactionalProducer {
     }
 }
 
-async fn find_coordinator(connection: &ConnectionConfig, key: &str) -> BrokerConnection {
+async fn find_coordinator(
+    connection: &ConnectionConfig,
+    key: &str,
+    key_type: i8,
+) -> BrokerConnection {
     let bootstrap = BrokerConnection::connect(&connection.bootstrap_servers()[0], connection)
         .await
         .expect("connect for FindCoordinator");
     // v4+ (every Kafka 4 broker): coordinator keys in a list.
     let request = FindCoordinatorRequest::default()
-        .with_key_type(1)
+        .with_key_type(key_type)
         .with_coordinator_keys(vec![StrBytes::from_string(key.to_owned())]);
     let addr = retry("FindCoordinator", || async {
         let response = bootstrap
@@ -299,6 +313,39 @@ async fn find_coordinator(connection: &ConnectionConfig, key: &str) -> BrokerCon
     BrokerConnection::connect(&addr, connection)
         .await
         .expect("connect to the transaction coordinator")
+}
+
+/// Commits `offset` for a group nobody is a member of (generation -1, as an admin tool or a
+/// consumer with manual assignment commits), e.g. to put a position past the log end.
+pub async fn commit_offset(
+    connection: &ConnectionConfig,
+    group: &str,
+    topic: &str,
+    partition: i32,
+    offset: i64,
+) {
+    let coordinator = find_coordinator(connection, group, 0).await;
+    let request = OffsetCommitRequest::default()
+        .with_group_id(GroupId(StrBytes::from_string(group.to_owned())))
+        .with_generation_id_or_member_epoch(-1)
+        .with_topics(vec![OffsetCommitRequestTopic::default()
+            .with_name(TopicName(StrBytes::from_string(topic.to_owned())))
+            .with_partitions(vec![OffsetCommitRequestPartition::default()
+                .with_partition_index(partition)
+                .with_committed_offset(offset)])]);
+    // v9 names topics by name (v10 by id).
+    let version = coordinator
+        .version_for::<OffsetCommitRequest>()
+        .expect("OffsetCommit version")
+        .min(9);
+    retry("OffsetCommit", || async {
+        let response = coordinator
+            .send_version(request.clone(), version, Duration::from_secs(15))
+            .await
+            .expect("OffsetCommit");
+        (response.topics[0].partitions[0].error_code, ())
+    })
+    .await;
 }
 
 /// Repeats `call` while it answers a retriable error code, up to [`DEADLINE`].

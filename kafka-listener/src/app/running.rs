@@ -194,6 +194,12 @@ impl RunningApp {
         self.controls(id).for_each(|c| c.seek(tp, target));
     }
 
+    /// The lag of every partition listener `id`'s consumers hold, from each partition's last
+    /// fetch response (high watermark, last stable offset, position).
+    pub fn lag(&self, id: &str) -> Vec<crate::client::fetch::PartitionLag> {
+        self.controls(id).flat_map(MemberControl::lag).collect()
+    }
+
     fn controls<'a>(&'a self, id: &'a str) -> impl Iterator<Item = &'a MemberControl> + 'a {
         self.listeners
             .iter()

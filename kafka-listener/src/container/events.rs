@@ -28,6 +28,41 @@ pub enum ContainerEvent {
         /// The partitions lost.
         partitions: Vec<TopicPartition>,
     },
+    /// A partition's position was outside its log. With `auto.offset.reset` earliest or latest
+    /// the position moved to `reset_to`; with `none` it is `None` and the partition is paused
+    /// until the application seeks it.
+    OffsetOutOfRange {
+        /// The listener.
+        listener: String,
+        /// The partition.
+        partition: TopicPartition,
+        /// The position that was out of range.
+        offset: i64,
+        /// Where consumption continues, if it does.
+        reset_to: Option<i64>,
+    },
+    /// A record batch could not be read (CRC mismatch, malformed records); it went to the error
+    /// handler as raw bytes and consumption continues after it.
+    CorruptBatch {
+        /// The listener.
+        listener: String,
+        /// The partition.
+        partition: TopicPartition,
+        /// The batch's first offset.
+        base_offset: i64,
+        /// The batch's last offset.
+        last_offset: i64,
+        /// What was wrong.
+        reason: String,
+    },
+    /// A consumed topic no longer exists (deleted while consumed); the partition keeps retrying
+    /// in case it is created again.
+    TopicNotFound {
+        /// The listener.
+        listener: String,
+        /// The partition.
+        partition: TopicPartition,
+    },
     /// The consumer failed; it retries or rejoins on its own.
     ConsumerError {
         /// The listener.

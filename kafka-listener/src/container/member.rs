@@ -23,7 +23,7 @@ use super::partition_worker::{
     WorkerSettings,
 };
 use super::subscription::Subscription;
-use crate::client::fetch::{FetchSettings, Fetcher};
+use crate::client::fetch::{FetchSettings, Fetcher, PartitionLag};
 use crate::client::ConnectionConfig;
 use crate::error::{DeliveryFailure, ErrorHandler};
 use crate::group::{
@@ -127,6 +127,7 @@ where
             partition: tp.partition,
             group_id: (!self.group_id.is_empty()).then(|| Arc::clone(&self.group_id)),
             listener_id: Arc::clone(&self.settings.listener_id),
+            events: Some(self.events.clone()),
         };
         let worker = spawn_worker(
             identity,
@@ -153,7 +154,10 @@ where
             let mut workers = self.workers.lock().expect("workers lock");
             partitions
                 .iter()
-                .filter_map(|tp| workers.remove(tp))
+                .filter_map(|tp| {
+                    self.fetcher.forget_lag(tp.topic.as_str(), tp.partition);
+                    workers.remove(tp)
+                })
                 .collect()
         };
         let mut stops: tokio::task::JoinSet<_> =
@@ -232,6 +236,7 @@ where
 pub(super) trait Steer: Send + Sync {
     fn set_paused(&self, tp: &TopicPartition, paused: bool);
     fn seek(&self, tp: &TopicPartition, target: SeekTo);
+    fn lag(&self) -> Vec<PartitionLag>;
 }
 
 impl<D: Send + Sync + 'static, F: 'static> Steer for Partitions<D, F> {
@@ -257,6 +262,20 @@ impl<D: Send + Sync + 'static, F: 'static> Steer for Partitions<D, F> {
         if let Some(worker) = self.workers.lock().expect("workers lock").get(tp) {
             worker.seek(target);
         }
+    }
+
+    fn lag(&self) -> Vec<PartitionLag> {
+        let mut held: Vec<TopicPartition> = self
+            .workers
+            .lock()
+            .expect("workers lock")
+            .keys()
+            .cloned()
+            .collect();
+        held.sort();
+        held.iter()
+            .filter_map(|tp| self.fetcher.lag(tp.topic.as_str(), tp.partition))
+            .collect()
     }
 }
 
@@ -284,6 +303,11 @@ impl MemberControl {
     /// Moves `tp`'s position.
     pub fn seek(&self, tp: &TopicPartition, target: SeekTo) {
         self.0.seek(tp, target)
+    }
+
+    /// The lag of every partition the member holds, as of each one's last fetch.
+    pub fn lag(&self) -> Vec<PartitionLag> {
+        self.0.lag()
     }
 }
 

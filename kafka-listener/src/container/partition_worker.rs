@@ -18,6 +18,7 @@ use tokio::sync::{mpsc, oneshot};
 use super::ack_events::{AckEvent, AckEventReceiver, AckEvents};
 use super::background_commit::{BackgroundCommit, CommitAnswer};
 use super::commit_policy::CommitSchedule;
+use super::events::ContainerEvent;
 use super::fetch_ahead::FetchAhead;
 use super::offset_tracker::OffsetTracker;
 use crate::client::fetch::{FetchError, Fetched};
@@ -119,6 +120,7 @@ where
         pending_nack: None,
         stop: None,
         commits: BackgroundCommit::default(),
+        topic_missing: false,
     };
     let task = tokio::spawn(worker.run());
     WorkerHandle {
@@ -152,6 +154,8 @@ struct Worker<C, D, F> {
     stop: Option<oneshot::Sender<WorkerStopped>>,
     /// The commit on the wire.
     commits: BackgroundCommit,
+    /// Set once the topic was reported missing, so the event is raised once, not every retry.
+    topic_missing: bool,
 }
 
 /// What became of one record.
@@ -191,11 +195,22 @@ where
                 answer = self.commits.answer() => self.on_commit_done(answer).await,
                 fetched = self.fetch.answer(), if may_fetch => match fetched {
                     Ok(fetched) => {
+                        self.topic_missing = false;
                         if let Some(drain_timed_out) = self.process(fetched).await {
                             break drain_timed_out;
                         }
                     }
                     Err(FetchError::OffsetOutOfRange { offset, .. }) => self.reset(offset).await,
+                    Err(error @ FetchError::TopicNotFound { .. }) => {
+                        if !std::mem::replace(&mut self.topic_missing, true) {
+                            tracing::error!(topic = %self.identity.topic, partition = self.identity.partition, %error, "the consumed topic does not exist");
+                            self.identity.emit(ContainerEvent::TopicNotFound {
+                                listener: self.identity.listener_id.to_string(),
+                                partition: self.identity.topic_partition(),
+                            });
+                        }
+                        self.interruptible_sleep(Duration::from_millis(500)).await;
+                    }
                     Err(error) => {
                         tracing::warn!(
                             topic = %self.identity.topic,
@@ -231,6 +246,13 @@ where
                 reason = %corrupt.reason,
                 "a record batch cannot be read; it goes to the error handler as raw bytes"
             );
+            self.identity.emit(ContainerEvent::CorruptBatch {
+                listener: self.identity.listener_id.to_string(),
+                partition: self.identity.topic_partition(),
+                base_offset: corrupt.base_offset,
+                last_offset: corrupt.last_offset,
+                reason: corrupt.reason.clone(),
+            });
         }
         let delivered_up_to = records.last().map_or(self.position, |r| r.offset + 1);
         if next_position > self.position {
@@ -595,6 +617,12 @@ where
                     "offset out of range and auto.offset.reset is none; partition paused"
                 );
                 self.paused = true;
+                self.identity.emit(ContainerEvent::OffsetOutOfRange {
+                    listener: self.identity.listener_id.to_string(),
+                    partition: self.identity.topic_partition(),
+                    offset: out_of_range,
+                    reset_to: None,
+                });
                 return;
             }
         };
@@ -608,6 +636,12 @@ where
                     "offset out of range; reset per auto.offset.reset"
                 );
                 self.rewind_to(offset);
+                self.identity.emit(ContainerEvent::OffsetOutOfRange {
+                    listener: self.identity.listener_id.to_string(),
+                    partition: self.identity.topic_partition(),
+                    offset: out_of_range,
+                    reset_to: Some(offset),
+                });
             }
             Err(error) => {
                 tracing::warn!(%error, "offset reset failed; retrying");

@@ -114,6 +114,7 @@ fn identity() -> PartitionIdentity {
         partition: 0,
         group_id: Some("g".into()),
         listener_id: "test".into(),
+        events: None,
     }
 }
 

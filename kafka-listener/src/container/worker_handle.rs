@@ -85,6 +85,23 @@ pub struct PartitionIdentity {
     pub group_id: Option<Arc<str>>,
     /// The listener's id.
     pub listener_id: Arc<str>,
+    /// Where the partition reports what happens to it (out-of-range resets, corrupt batches, a
+    /// deleted topic); `None` when nobody listens.
+    pub events: Option<tokio::sync::broadcast::Sender<super::events::ContainerEvent>>,
+}
+
+impl PartitionIdentity {
+    /// Reports `event`; nobody listening is fine.
+    pub fn emit(&self, event: super::events::ContainerEvent) {
+        if let Some(events) = &self.events {
+            let _ = events.send(event);
+        }
+    }
+
+    /// This partition as a [`TopicPartition`](crate::group::TopicPartition).
+    pub fn topic_partition(&self) -> crate::group::TopicPartition {
+        crate::group::TopicPartition::new(self.topic.as_ref(), self.partition)
+    }
 }
 
 /// A batch listener's dispatch: one poll's records of the partition in, the outcome out.

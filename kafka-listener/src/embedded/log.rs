@@ -14,6 +14,7 @@ const BASE_OFFSET: usize = 0;
 const BATCH_LENGTH: usize = 8;
 const PARTITION_LEADER_EPOCH: usize = 12;
 const MAGIC: usize = 16;
+const CRC: usize = 17;
 const ATTRIBUTES: usize = 21;
 const LAST_OFFSET_DELTA: usize = 23;
 const BASE_TIMESTAMP: usize = 27;
@@ -101,6 +102,8 @@ pub(crate) struct FetchedRecords {
 pub(crate) struct PartitionLog {
     state: Mutex<LogState>,
     appended: Notify,
+    /// Stamp every appended batch with the broker's time (`LogAppendTime`).
+    log_append_time: bool,
 }
 
 /// A v2 batch found in a produced record set.
@@ -207,6 +210,14 @@ fn record_timestamps(batch: &StoredBatch) -> Option<Vec<(i64, i64)>> {
 }
 
 impl PartitionLog {
+    /// An empty log; with `log_append_time`, every batch appended gets the broker's time.
+    pub(crate) fn new(log_append_time: bool) -> Self {
+        Self {
+            log_append_time,
+            ..Self::default()
+        }
+    }
+
     /// Appends a produced record set, assigning offsets; returns the first batch's base offset.
     pub(crate) fn append(&self, records: &[u8]) -> Result<i64, AppendError> {
         let parsed = parse_batches(records)?;
@@ -222,6 +233,11 @@ impl PartitionLog {
                 bytes[BASE_OFFSET..BASE_OFFSET + 8].copy_from_slice(&base_offset.to_be_bytes());
                 bytes[PARTITION_LEADER_EPOCH..PARTITION_LEADER_EPOCH + 4]
                     .copy_from_slice(&0i32.to_be_bytes());
+                let mut max_timestamp = batch.max_timestamp;
+                if self.log_append_time {
+                    max_timestamp = now_millis();
+                    stamp_log_append_time(&mut bytes, max_timestamp);
+                }
                 let last_offset = base_offset + batch.last_offset_delta;
                 if let Some(producer_id) = batch.transactional_producer {
                     state
@@ -232,7 +248,7 @@ impl PartitionLog {
                 state.batches.push(StoredBatch {
                     base_offset,
                     last_offset,
-                    max_timestamp: batch.max_timestamp,
+                    max_timestamp,
                     bytes: bytes.freeze(),
                 });
                 state.next_offset = last_offset + 1;
@@ -249,9 +265,7 @@ impl PartitionLog {
         {
             let mut state = self.state.lock().expect("log lock");
             offset = state.next_offset;
-            let timestamp = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_millis() as i64);
+            let timestamp = now_millis();
             let bytes = control_batch(offset, producer_id, producer_epoch, commit, timestamp);
             state.batches.push(StoredBatch {
                 base_offset: offset,
@@ -385,6 +399,22 @@ impl PartitionLog {
     pub(crate) fn wake_all(&self) {
         self.appended.notify_waiters();
     }
+}
+
+fn now_millis() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+/// Marks a batch's timestamps as the broker's (`LogAppendTime`), as Kafka does on append: the
+/// timestamp-type bit and the max timestamp change, so the CRC is computed again.
+fn stamp_log_append_time(batch: &mut BytesMut, timestamp: i64) {
+    let attributes = i16::from_be_bytes([batch[ATTRIBUTES], batch[ATTRIBUTES + 1]]) | (1 << 3);
+    batch[ATTRIBUTES..ATTRIBUTES + 2].copy_from_slice(&attributes.to_be_bytes());
+    batch[MAX_TIMESTAMP..MAX_TIMESTAMP + 8].copy_from_slice(&timestamp.to_be_bytes());
+    let crc = crc32c::crc32c(&batch[ATTRIBUTES..]);
+    batch[CRC..CRC + 4].copy_from_slice(&crc.to_be_bytes());
 }
 
 /// A control batch with one marker record, laid out as Kafka's `EndTransactionMarker` writes it:

@@ -26,6 +26,8 @@ pub(crate) struct Topic {
     pub(crate) id: Uuid,
     leader_start: usize,
     partitions: RwLock<Vec<Arc<PartitionLog>>>,
+    /// `message.timestamp.type=LogAppendTime`: the broker stamps every batch it appends.
+    pub(crate) log_append_time: bool,
 }
 
 impl Topic {
@@ -136,6 +138,17 @@ impl TopicRegistry {
         partitions: i32,
         validate_only: bool,
     ) -> Result<Arc<Topic>, (i16, String)> {
+        self.create_with(name, partitions, false, validate_only)
+    }
+
+    /// Creates a topic, with `message.timestamp.type=LogAppendTime` when `log_append_time`.
+    pub(crate) fn create_with(
+        &self,
+        name: &str,
+        partitions: i32,
+        log_append_time: bool,
+        validate_only: bool,
+    ) -> Result<Arc<Topic>, (i16, String)> {
         validate_topic_name(name).map_err(|m| (codes::INVALID_TOPIC_EXCEPTION, m.to_owned()))?;
         if !(1..=MAX_PARTITIONS).contains(&partitions) {
             return Err((
@@ -157,9 +170,10 @@ impl TopicRegistry {
             leader_start: n as usize % self.brokers.len(),
             partitions: RwLock::new(
                 (0..partitions)
-                    .map(|_| Arc::new(PartitionLog::default()))
+                    .map(|_| Arc::new(PartitionLog::new(log_append_time)))
                     .collect(),
             ),
+            log_append_time,
         });
         if !validate_only {
             topics.insert(name.to_owned(), Arc::clone(&topic));
@@ -202,7 +216,10 @@ impl TopicRegistry {
             ));
         }
         if !validate_only {
-            partitions.resize_with(count as usize, || Arc::new(PartitionLog::default()));
+            let log_append_time = topic.log_append_time;
+            partitions.resize_with(count as usize, || {
+                Arc::new(PartitionLog::new(log_append_time))
+            });
         }
         Ok(())
     }

@@ -2,6 +2,7 @@
 //! the wire and sends them as one Fetch request.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -40,12 +41,15 @@ pub(super) enum JobError {
     Stale(String),
     /// The broker or connection failed: the caller backs off.
     Failed(String),
+    /// Metadata says the topic does not exist.
+    UnknownTopic,
 }
 
 impl JobError {
     pub(super) fn reason(self) -> String {
         match self {
             JobError::OutOfRange => "offset out of range".to_owned(),
+            JobError::UnknownTopic => "unknown topic".to_owned(),
             JobError::Stale(reason) | JobError::Failed(reason) => reason,
         }
     }
@@ -82,6 +86,7 @@ pub(super) async fn run(
     pool: Arc<ConnectionPool>,
     settings: FetchSettings,
     request_timeout: Duration,
+    requests: Arc<AtomicU64>,
     mut jobs: mpsc::UnboundedReceiver<FetchJob>,
 ) {
     // The broker may hold a Fetch for max_wait before answering; the deadline is on top of it.
@@ -95,6 +100,7 @@ pub(super) async fn run(
         if round.is_empty() {
             continue;
         }
+        requests.fetch_add(1, Ordering::Relaxed);
         match fetch_round(&addr, &pool, &settings, timeout, &round).await {
             Ok(mut answers) => {
                 for job in round {

@@ -20,6 +20,7 @@ mod pool;
 mod routes;
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -89,6 +90,14 @@ pub enum FetchError {
         /// The position that was asked for.
         offset: i64,
     },
+    /// The cluster does not know the topic (it was deleted, or not created yet).
+    #[error("topic {topic} does not exist (partition {partition})")]
+    TopicNotFound {
+        /// Topic.
+        topic: String,
+        /// Partition.
+        partition: i32,
+    },
     /// Any other failure of the data plane; the partition backs off and tries again.
     #[error("fetch from {topic}-{partition} at offset {offset} failed: {reason}")]
     Broker {
@@ -137,6 +146,31 @@ impl Fetched {
     }
 }
 
+/// Where one partition's consumption stands, from its last fetch response.
+///
+/// ```
+/// use kafka_listener::client::fetch::PartitionLag;
+/// let lag = PartitionLag { topic: "orders".into(), partition: 0, position: 90, high_watermark: 100, last_stable_offset: 95, lag: 10 };
+/// assert_eq!(lag.high_watermark - lag.position, lag.lag);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PartitionLag {
+    /// Topic.
+    pub topic: String,
+    /// Partition.
+    pub partition: i32,
+    /// The next offset the fetcher reads.
+    pub position: i64,
+    /// The partition's high watermark.
+    pub high_watermark: i64,
+    /// The last stable offset (-1 if the broker gave none).
+    pub last_stable_offset: i64,
+    /// Records between the position and the log end the consumer can read (the high watermark
+    /// under `read_uncommitted`, the last stable offset under `read_committed`): Kafka's
+    /// `records-lag`.
+    pub lag: i64,
+}
+
 /// A group member's fetcher: shared by every partition worker of the member.
 ///
 /// ```no_run
@@ -164,6 +198,10 @@ struct Shared {
     /// One queue per broker (node id), each drained by its broker loop task. Dropping the
     /// senders (with the last `Fetcher`) ends the loops.
     loops: Mutex<HashMap<i32, (String, mpsc::UnboundedSender<FetchJob>)>>,
+    /// The last fetch response's view of each partition.
+    lags: Mutex<HashMap<(Arc<str>, i32), PartitionLag>>,
+    /// Fetch requests sent, over every broker.
+    requests: Arc<AtomicU64>,
 }
 
 impl Fetcher {
@@ -178,6 +216,8 @@ impl Fetcher {
                 settings,
                 pool,
                 loops: Mutex::new(HashMap::new()),
+                lags: Mutex::new(HashMap::new()),
+                requests: Arc::new(AtomicU64::new(0)),
             }),
         }
     }
@@ -194,6 +234,31 @@ impl Fetcher {
     /// The settings fetches are made with.
     pub fn settings(&self) -> &FetchSettings {
         &self.shared.settings
+    }
+
+    /// The partition's lag as of its last fetch; `None` before the first one.
+    pub fn lag(&self, topic: &str, partition: i32) -> Option<PartitionLag> {
+        self.shared
+            .lags
+            .lock()
+            .expect("lags lock")
+            .get(&(Arc::from(topic), partition))
+            .cloned()
+    }
+
+    /// Forgets a partition's lag (it was revoked).
+    pub fn forget_lag(&self, topic: &str, partition: i32) {
+        self.shared
+            .lags
+            .lock()
+            .expect("lags lock")
+            .remove(&(Arc::from(topic), partition));
+    }
+
+    /// Fetch requests sent so far, over every broker (one per broker per round, however many
+    /// partitions it carries).
+    pub fn fetch_requests(&self) -> u64 {
+        self.shared.requests.load(Ordering::Relaxed)
     }
 
     /// Broker connections this fetcher holds open now (one per broker it fetched from).
@@ -216,6 +281,7 @@ impl Fetcher {
                 Arc::clone(&self.shared.pool),
                 self.shared.settings,
                 self.shared.connection.request_timeout_duration(),
+                Arc::clone(&self.shared.requests),
                 jobs,
             ));
             (route.addr.clone(), sender)
@@ -276,7 +342,11 @@ impl PartitionFetcher {
                     .unwrap_or_else(|_| Err(JobError::Failed("the fetch loop stopped".into())))
             };
             match attempt.await {
-                Ok(data) => return Ok(self.decode(position, data)),
+                Ok(data) => {
+                    let fetched = self.decode(position, data);
+                    self.record_lag(&fetched);
+                    return Ok(fetched);
+                }
                 Err(JobError::OutOfRange) => {
                     return Err(FetchError::OffsetOutOfRange {
                         topic: self.topic.to_string(),
@@ -290,6 +360,12 @@ impl PartitionFetcher {
                         return Err(self.failed(position, reason));
                     }
                     tokio::time::sleep(REROUTE_BACKOFF).await;
+                }
+                Err(JobError::UnknownTopic) => {
+                    return Err(FetchError::TopicNotFound {
+                        topic: self.topic.to_string(),
+                        partition: self.partition,
+                    })
                 }
                 Err(JobError::Failed(reason)) => {
                     // The broker may be gone: look the leader up again next time.
@@ -307,8 +383,7 @@ impl PartitionFetcher {
         loop {
             let route = match shared.routes.leader(&self.topic, self.partition).await {
                 Ok(route) => route,
-                Err(JobError::Stale(reason)) if tokio::time::Instant::now() < deadline => {
-                    let _ = reason;
+                Err(JobError::Stale(_)) if tokio::time::Instant::now() < deadline => {
                     tokio::time::sleep(REROUTE_BACKOFF).await;
                     continue;
                 }
@@ -338,6 +413,23 @@ impl PartitionFetcher {
                 }
             }
         }
+    }
+
+    fn record_lag(&self, fetched: &Fetched) {
+        let lag = PartitionLag {
+            topic: self.topic.to_string(),
+            partition: self.partition,
+            position: fetched.next_position,
+            high_watermark: fetched.high_watermark,
+            last_stable_offset: fetched.last_stable_offset,
+            lag: fetched.lag(self.fetcher.shared.settings.isolation),
+        };
+        self.fetcher
+            .shared
+            .lags
+            .lock()
+            .expect("lags lock")
+            .insert((Arc::clone(&self.topic), self.partition), lag);
     }
 
     /// The record that carries an unreadable batch to the error handler (see

@@ -12,6 +12,9 @@ use super::broker_loop::JobError;
 use super::pool::ConnectionPool;
 use crate::client::ConnectionConfig;
 
+/// Metadata's answer for a topic the cluster does not have.
+const UNKNOWN_TOPIC_OR_PARTITION: i16 = 3;
+
 /// Where to fetch one partition from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) struct Route {
@@ -32,6 +35,8 @@ struct RouteState {
     topic_ids: HashMap<Arc<str>, Uuid>,
     /// Every topic asked for so far: a refresh asks for all of them at once.
     topics: BTreeSet<Arc<str>>,
+    /// Topics the last Metadata response said do not exist.
+    missing: BTreeSet<Arc<str>>,
 }
 
 /// Leaders by partition.
@@ -64,6 +69,15 @@ impl Routes {
             return Ok(route);
         }
         self.refresh(topic).await?;
+        if self
+            .state
+            .lock()
+            .expect("routes lock")
+            .missing
+            .contains(topic)
+        {
+            return Err(JobError::UnknownTopic);
+        }
         self.cached(topic, partition).ok_or_else(|| {
             JobError::Stale(format!(
                 "the cluster reports no leader for {topic}-{partition}"
@@ -145,6 +159,11 @@ impl Routes {
             let Some(name) = topic.name else { continue };
             let name: Arc<str> = Arc::from(name.0.as_str());
             state.leaders.retain(|(t, _), _| *t != name);
+            if topic.error_code == UNKNOWN_TOPIC_OR_PARTITION {
+                state.missing.insert(Arc::clone(&name));
+            } else {
+                state.missing.remove(&name);
+            }
             if topic.error_code != 0 {
                 continue;
             }

@@ -228,7 +228,29 @@ pub(crate) fn create_topics(
                     "Unable to replicate the partition {replication} time(s): The target replication factor of {replication} cannot be reached because only {broker_count} broker(s) are registered."
                 ))));
             }
-            match ctx.cluster.topics.create(t.name.as_str(), partitions, request.validate_only) {
+            let log_append_time = match t
+                .configs
+                .iter()
+                .find(|c| c.name.as_str() == "message.timestamp.type")
+                .and_then(|c| c.value.as_ref())
+                .map(|v| v.as_str())
+            {
+                None | Some("CreateTime") => false,
+                Some("LogAppendTime") => true,
+                Some(other) => {
+                    return result.with_error_code(codes::INVALID_CONFIG).with_error_message(Some(
+                        StrBytes::from_string(format!(
+                            "Invalid value {other} for configuration message.timestamp.type: String must be one of: CreateTime, LogAppendTime"
+                        )),
+                    ))
+                }
+            };
+            match ctx.cluster.topics.create_with(
+                t.name.as_str(),
+                partitions,
+                log_append_time,
+                request.validate_only,
+            ) {
                 Ok(topic) => {
                     tracing::info!(topic = %topic.name, partitions, "created topic");
                     result.topic_id = topic.id;
@@ -336,6 +358,7 @@ pub(crate) fn create_partitions(
 const RESOURCE_TOPIC: i8 = 2;
 const RESOURCE_BROKER: i8 = 4;
 /// Config sources and types (Kafka's `DescribeConfigsResponse.ConfigSource` / `ConfigType`).
+const SOURCE_TOPIC: i8 = 1;
 const SOURCE_DEFAULT: i8 = 5;
 const SOURCE_STATIC_BROKER: i8 = 4;
 const TYPE_BOOLEAN: i8 = 1;
@@ -397,10 +420,20 @@ pub(crate) fn describe_configs(
             };
             match r.resource_type {
                 RESOURCE_TOPIC if ctx.cluster.topics.get(r.resource_name.as_str()).is_some() => {
+                    let log_append_time = ctx
+                        .cluster
+                        .topics
+                        .get(r.resource_name.as_str())
+                        .is_some_and(|t| t.log_append_time);
                     result.configs = TOPIC_CONFIGS
                         .iter()
                         .filter(|(n, _, _)| wanted(n))
-                        .map(|&(n, v, t)| entry(n, v, SOURCE_DEFAULT, t))
+                        .map(|&(n, v, t)| match n {
+                            "message.timestamp.type" if log_append_time => {
+                                entry(n, "LogAppendTime", SOURCE_TOPIC, t)
+                            }
+                            _ => entry(n, v, SOURCE_DEFAULT, t),
+                        })
                         .collect();
                 }
                 RESOURCE_TOPIC => {
