@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Third-party clients against a broker: kafka-python, confluent-kafka (librdkafka), Apache
 # kafka-clients (Java) and rskafka each run the same scenarios, then read each other's data;
-# then our own listener reads Java's and librdkafka's data and shares a group with their consumers.
+# then our own listener reads Java's and librdkafka's data and shares a group with their consumers,
+# and reads Java's transactions (read_committed / read_uncommitted) and null-header records.
 #
 #   tests/interop/run.sh --broker kafka [--brokers 1|3]   real Kafka: KAFKA_BOOTSTRAP_SERVERS if
 #                                                         set, else a cluster from
@@ -397,6 +398,22 @@ main() {
         run_peer java dlt-read dlt-read --
     else
         emit "FAIL java dlt-read skipped: dlt-publish did not pass"
+    fi
+
+    log "java's transactional producer commits and aborts; our listener reads read_committed and read_uncommitted"
+    run_peer java txn-produce txn-produce --
+    if [[ ${RESULTS[txn-produce]} == "PASS java txn-produce" ]]; then
+        run_peer listener txn-read txn-read-committed-from-java --
+    else
+        emit "FAIL listener txn-read-committed-from-java skipped: txn-produce of java did not pass"
+    fi
+
+    log "java writes null header values, duplicate names, tombstones, LogAppendTime; our listener reads them"
+    run_peer java null-header-produce null-header-produce --
+    if [[ ${RESULTS[null-header-produce]} == "PASS java null-header-produce" ]]; then
+        run_peer listener null-header null-header-from-java --
+    else
+        emit "FAIL listener null-header-from-java skipped: null-header-produce of java did not pass"
     fi
 
     echo "$PASSED passed, $FAILED failed"

@@ -12,6 +12,12 @@
 //! interop-listener-peer dlt-publish --bootstrap B --run R
 //!     dlt-publish: our listener dead-letters a poison record per partition with Spring's
 //!     kafka_dlt-* headers, for the Java peer's dlt-read (dead_letter.rs).
+//! interop-listener-peer txn-read --bootstrap B --run R
+//!     txn-read-committed-from-java: read_committed and read_uncommitted listeners read the
+//!     Java peer's committed and aborted transactions (transactions.rs).
+//! interop-listener-peer null-header --bootstrap B --run R
+//!     null-header-from-java: null header values, duplicate header names, null keys, tombstones
+//!     and LogAppendTime timestamps written by the Java peer (null_headers.rs).
 //! ```
 //!
 //! Prints one `PASS listener <scenario>` / `FAIL listener <scenario> <reason>` line per scenario
@@ -19,6 +25,9 @@
 
 mod dead_letter;
 mod group_mixed;
+mod null_headers;
+mod partition_order;
+mod transactions;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -317,11 +326,18 @@ struct Args {
 
 fn parse_args() -> Result<Args, String> {
     let mut args = std::env::args().skip(1);
-    let mode = args.next().ok_or("missing mode (cross or group-mixed)")?;
-    if !["cross", "group-mixed", "dlt-publish"].contains(&mode.as_str()) {
-        return Err(format!(
-            "unknown mode {mode:?} (cross, group-mixed or dlt-publish)"
-        ));
+    const MODES: [&str; 5] = [
+        "cross",
+        "group-mixed",
+        "dlt-publish",
+        "txn-read",
+        "null-header",
+    ];
+    let mode = args
+        .next()
+        .ok_or(format!("missing mode (one of {MODES:?})"))?;
+    if !MODES.contains(&mode.as_str()) {
+        return Err(format!("unknown mode {mode:?} (one of {MODES:?})"));
     }
     let (mut bootstrap, mut run, mut from, mut with, mut sync) =
         (None, None, Vec::new(), None, None);
@@ -361,13 +377,19 @@ async fn main() {
             eprintln!("interop-listener-peer: {message}");
             eprintln!("usage: interop-listener-peer cross --bootstrap B --run R --from P [...]");
             eprintln!("       interop-listener-peer group-mixed --bootstrap B --run R --with P --sync DIR");
-            eprintln!("       interop-listener-peer dlt-publish --bootstrap B --run R");
+            eprintln!("       interop-listener-peer dlt-publish|txn-read|null-header --bootstrap B --run R");
             std::process::exit(2);
         }
     };
     if args.mode == "dlt-publish" {
         let outcome = dead_letter::publish(&args.bootstrap, &args.run).await;
         report("listener", "dlt-publish", outcome);
+    } else if args.mode == "txn-read" {
+        let outcome = transactions::read(&args.bootstrap, &args.run).await;
+        report("listener", "txn-read-committed-from-java", outcome);
+    } else if args.mode == "null-header" {
+        let outcome = null_headers::read(&args.bootstrap, &args.run).await;
+        report("listener", "null-header-from-java", outcome);
     } else if args.mode == "cross" {
         for producer in &args.from {
             let outcome = consume_from(&args.bootstrap, &args.run, producer).await;

@@ -17,6 +17,11 @@ import java.util.Map;
  *                                                  as Spring does (DeadLetterReader)
  * Peer shared-keys --bootstrap B --run R         shared-keys-produce: keyed records for
  *                                                  our producer to match (SharedKeys)
+ * Peer txn-produce --bootstrap B --run R          txn-produce: committed and aborted
+ *                                                  transactions for our listener (Transactions)
+ * Peer null-header-produce --bootstrap B --run R  null-header-produce: null header values,
+ *                                                  duplicate names, tombstones, LogAppendTime
+ *                                                  (NullHeaders)
  * Peer group-member --bootstrap B --topic T --group G --sync DIR
  *                                                  one member of a mixed group (MixedGroupMember)
  * </pre>
@@ -50,13 +55,24 @@ public final class Peer {
         }
         if (bootstrap == null || run == null
                 || !(mode.equals("own") || mode.equals("cross") || mode.equals("dlt-read")
-                        || mode.equals("shared-keys"))) {
+                        || mode.equals("shared-keys") || mode.equals("txn-produce")
+                        || mode.equals("null-header-produce"))) {
             usage();
         }
         final String runId = run;
         if (mode.equals("dlt-read")) {
             final String servers = bootstrap;
             Scenarios.report("dlt-read", () -> DeadLetterReader.read(servers, runId));
+            System.exit(0);
+        }
+        if (mode.equals("txn-produce")) {
+            final String servers = bootstrap;
+            Scenarios.report("txn-produce", () -> Transactions.produce(servers, runId));
+            System.exit(0);
+        }
+        if (mode.equals("null-header-produce")) {
+            final String servers = bootstrap;
+            Scenarios.report("null-header-produce", () -> NullHeaders.produce(servers, runId));
             System.exit(0);
         }
         try (Scenarios scenarios = new Scenarios(bootstrap, run)) {
@@ -96,7 +112,7 @@ public final class Peer {
     }
 
     private static void usage() {
-        System.err.println("usage: Peer own|cross|dlt-read|shared-keys --bootstrap HOST:PORT --run ID [--from PRODUCER ...]");
+        System.err.println("usage: Peer own|cross|dlt-read|shared-keys|txn-produce|null-header-produce --bootstrap HOST:PORT --run ID [--from PRODUCER ...]");
         System.err.println("       Peer group-member --bootstrap HOST:PORT --topic T --group G --sync DIR");
         System.exit(2);
     }
