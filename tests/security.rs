@@ -152,7 +152,7 @@ async fn target(
     properties: &[(&str, String)],
 ) -> Target {
     if let Some((bootstrap, security)) = real_cluster_security() {
-        if security.protocol() == protocol && security.sasl().is_some() == !properties.is_empty() {
+        if security.protocol() == protocol && security.sasl().is_some() != properties.is_empty() {
             let mut env: Vec<(String, String)> = std::env::vars().collect();
             for (key, value) in properties {
                 let name = format!("SPRING_KAFKA_PROPERTIES_{}", key.replace('.', "_"));

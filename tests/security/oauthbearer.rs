@@ -214,12 +214,13 @@ async fn security_oauthbearer_without_a_token_source_fails_at_start_naming_both_
         .env(Vec::<(String, String)>::new())
         .load_yaml_str(&yaml)
         .unwrap();
-    let err = App::new(props)
+    let Err(err) = App::new(props)
         .listeners(["security-listener"])
         .start()
         .await
-        .err()
-        .expect("no token source is an error at start");
+    else {
+        panic!("no token source must be an error at start");
+    };
     let message = err.to_string();
     assert!(
         message.contains("sasl.oauthbearer.token.endpoint.url"),
