@@ -77,7 +77,8 @@ struct Cached {
 ///
 /// ```
 /// use kafka_listener::client::{ClientCredentialsTokenProvider, SaslSettings};
-/// ///
+/// use std::sync::Arc;
+///
 /// let provider = ClientCredentialsTokenProvider::new(
 ///     "https://idp.example.com/oauth2/token",
 ///     "order-service",
