@@ -5,8 +5,20 @@
 //! By default each test starts an embedded broker secured the way it needs (users
 //! alice/alice-secret and bob/bob-secret, as `deploy/local/kafka.sh start --security …` creates).
 //! With `KAFKA_BOOTSTRAP_SERVERS` and `SPRING_CONFIG_ADDITIONAL_LOCATION` (the
-//! client-security.yml that script prints) set, the round-trip test whose protocol and
-//! mechanism match that file runs against the real cluster instead, with the same code.
+//! client-security.yml that script prints) set, every test whose security protocol the cluster
+//! speaks runs against the real cluster instead, with the same code: its TLS settings from that
+//! file, the test's own mechanism and credentials as environment overrides. A test the cluster
+//! cannot serve (another protocol, mutual TLS, a certificate from another CA) says so on stderr
+//! and runs on its embedded broker.
+//!
+//! - `oauthbearer`: OAUTHBEARER from a token endpoint in the configuration and from a provider
+//!   registered on the App.
+//! - `reauthentication`: listeners keep consuming across SASL session expiries (KIP-368).
+
+#[path = "security/oauthbearer.rs"]
+mod oauthbearer;
+#[path = "security/reauthentication.rs"]
+mod reauthentication;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -50,8 +62,21 @@ fn jaas(mechanism: SaslMechanism, user: &str, password: &str) -> String {
     format!(r#"{module} required username="{user}" password="{password}";"#)
 }
 
-/// The YAML a user would write for this broker, with the CA (and client certificate) inline.
-fn security_yaml(kafka: &EmbeddedKafka, mechanism: Option<SaslMechanism>) -> String {
+/// `sasl.mechanism` and `sasl.jaas.config` for alice with `mechanism`.
+fn sasl_properties(mechanism: Option<SaslMechanism>) -> Vec<(&'static str, String)> {
+    mechanism
+        .map(|mechanism| {
+            vec![
+                ("sasl.mechanism", mechanism.to_string()),
+                ("sasl.jaas.config", jaas(mechanism, "alice", "alice-secret")),
+            ]
+        })
+        .unwrap_or_default()
+}
+
+/// The YAML a user would write for this broker, with the CA (and client certificate) inline
+/// and `properties` under `spring.kafka.properties`.
+fn security_yaml(kafka: &EmbeddedKafka, properties: &[(&str, String)]) -> String {
     let mut yaml = format!(
         "spring.kafka:\n  security.protocol: {}\n",
         kafka.security_protocol()
@@ -75,45 +100,109 @@ fn security_yaml(kafka: &EmbeddedKafka, mechanism: Option<SaslMechanism>) -> Str
             indent(certs.client_key_pem())
         ));
     }
-    if let Some(mechanism) = mechanism {
-        yaml.push_str(&format!(
-            "  properties:\n    sasl.mechanism: {mechanism}\n    sasl.jaas.config: '{}'\n",
-            jaas(mechanism, "alice", "alice-secret")
-        ));
+    if !properties.is_empty() {
+        yaml.push_str("  properties:\n");
+        for (key, value) in properties {
+            yaml.push_str(&format!("    {key}: '{}'\n", value.replace('\'', "''")));
+        }
     }
     yaml
 }
 
-/// A real cluster when the environment points at one secured as asked, else `None`.
-fn real_cluster(
-    protocol: SecurityProtocol,
-    mechanism: Option<SaslMechanism>,
-) -> Option<(String, String)> {
+/// The variable naming the secured cluster's client file (`kafka.sh` prints it).
+const ADDITIONAL_LOCATION: &str = "SPRING_CONFIG_ADDITIONAL_LOCATION";
+
+/// The real cluster's client settings, loaded through the project's config loader from
+/// [`ADDITIONAL_LOCATION`], when `KAFKA_BOOTSTRAP_SERVERS` names a cluster.
+fn real_cluster_security() -> Option<(String, SecurityConfig)> {
     let bootstrap = real_kafka_bootstrap()?;
-    let location = std::env::var("SPRING_CONFIG_ADDITIONAL_LOCATION").ok()?;
-    let props = KafkaProperties::from_yaml_str("{}").ok()?;
-    let security = props.consumer_connection().security_config().clone();
-    let matches =
-        security.protocol() == protocol && security.sasl().map(|s| s.mechanism()) == mechanism;
-    matches.then(|| (bootstrap, format!("# from {location}\n")))
+    std::env::var(ADDITIONAL_LOCATION).ok()?;
+    let props = ConfigLoader::new()
+        .load_yaml_str("{}")
+        .expect("the secured cluster's client file loads");
+    Some((
+        bootstrap,
+        props.consumer_connection().security_config().clone(),
+    ))
 }
 
-async fn round_trip(
+/// The process environment without [`ADDITIONAL_LOCATION`]: a test on its own embedded broker
+/// must not pick up the real cluster's settings.
+fn env_for_embedded() -> Vec<(String, String)> {
+    std::env::vars()
+        .filter(|(k, _)| k != ADDITIONAL_LOCATION)
+        .collect()
+}
+
+/// Where one round trip runs, and the configuration loader that reaches it.
+struct Target {
+    bootstrap: String,
+    loader: ConfigLoader,
+    /// The security part of the YAML (empty on the real cluster: its file supplies it).
+    yaml: String,
+    _embedded: Option<EmbeddedKafka>,
+}
+
+/// The real cluster when it speaks `protocol` — with the SASL `properties` given through
+/// environment overrides on top of its client file (the cluster enables PLAIN, both SCRAMs and,
+/// with `--oauthbearer`, OAUTHBEARER) — else an embedded broker from `builder`, secured alike.
+async fn target(
     builder: kafka_listener::embedded::EmbeddedKafkaBuilder,
-    mechanism: Option<SaslMechanism>,
-) {
+    protocol: SecurityProtocol,
+    properties: &[(&str, String)],
+) -> Target {
+    if let Some((bootstrap, security)) = real_cluster_security() {
+        if security.protocol() == protocol && security.sasl().is_some() != properties.is_empty() {
+            let mut env: Vec<(String, String)> = std::env::vars().collect();
+            for (key, value) in properties {
+                let name = format!("SPRING_KAFKA_PROPERTIES_{}", key.replace('.', "_"));
+                env.push((name.to_uppercase(), value.clone()));
+            }
+            return Target {
+                bootstrap,
+                loader: ConfigLoader::new().env(env),
+                yaml: String::new(),
+                _embedded: None,
+            };
+        }
+        eprintln!(
+            "runs on an embedded broker: the real cluster speaks {}, this test needs {protocol}",
+            security.protocol()
+        );
+    }
     let kafka = builder.start().await;
-    let (bootstrap, security) = match real_cluster(kafka.security_protocol(), mechanism) {
-        Some(real) => real,
-        None => (kafka.bootstrap(), security_yaml(&kafka, mechanism)),
-    };
+    Target {
+        bootstrap: kafka.bootstrap(),
+        loader: ConfigLoader::new().env(env_for_embedded()),
+        yaml: security_yaml(&kafka, properties),
+        _embedded: Some(kafka),
+    }
+}
+
+impl Target {
+    fn is_real(&self) -> bool {
+        self._embedded.is_none()
+    }
+
+    /// The configuration for a test on `topic` and `group`, security included.
+    fn load(&self, topic: &str, group: &str) -> KafkaProperties {
+        let yaml = format!(
+            "{}spring.kafka.consumer.auto-offset-reset: earliest\nspring.kafka.listener.poll-timeout: 200ms\nsecurity:\n  topic: {topic}\n  group: {group}\n",
+            self.yaml
+        );
+        self.loader.load_yaml_str(&yaml).unwrap()
+    }
+}
+
+/// A listener on a new topic, fed three records by a template built from the same
+/// configuration: every connection secured as `props` says.
+async fn round_trip_with(target: &Target, app: impl FnOnce(KafkaProperties) -> App) {
+    let bootstrap = target.bootstrap.clone();
     let topic = unique_name("security");
     let group = unique_name("security-group");
-    let yaml = format!(
-        "{security}spring.kafka.consumer.auto-offset-reset: earliest\nspring.kafka.listener.poll-timeout: 200ms\nsecurity:\n  topic: {topic}\n  group: {group}\n"
-    );
-    let props = ConfigLoader::new().load_yaml_str(&yaml).unwrap();
-    let connection = props
+    let app = app(target.load(&topic, &group));
+    let connection = app
+        .properties()
         .producer_connection()
         .with_bootstrap_servers([bootstrap.as_str()]);
     let admin = connection
@@ -127,8 +216,7 @@ async fn round_trip(
         .await
         .unwrap();
     let seen = Arc::new(Seen::default());
-    let app = App::from_yaml_str(&yaml)
-        .unwrap()
+    let app = app
         .bootstrap(bootstrap.clone())
         .shared_state(Arc::clone(&seen))
         .listeners(["security-listener"])
@@ -148,10 +236,26 @@ async fn round_trip(
     app.shutdown().await.unwrap();
 }
 
+async fn round_trip(
+    builder: kafka_listener::embedded::EmbeddedKafkaBuilder,
+    protocol: SecurityProtocol,
+    mechanism: Option<SaslMechanism>,
+) {
+    let target = target(builder, protocol, &sasl_properties(mechanism)).await;
+    round_trip_with(&target, |props| {
+        let security = props.consumer_connection().security_config().clone();
+        assert_eq!(security.protocol(), protocol);
+        assert_eq!(security.sasl().map(|s| s.mechanism()), mechanism);
+        App::new(props)
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn security_plain_over_sasl_plaintext_round_trips() {
     round_trip(
         EmbeddedKafka::builder().sasl([SaslMechanism::Plain]),
+        SecurityProtocol::SaslPlaintext,
         Some(SaslMechanism::Plain),
     )
     .await;
@@ -161,6 +265,7 @@ async fn security_plain_over_sasl_plaintext_round_trips() {
 async fn security_scram_sha256_over_sasl_plaintext_round_trips() {
     round_trip(
         EmbeddedKafka::builder().sasl([SaslMechanism::ScramSha256]),
+        SecurityProtocol::SaslPlaintext,
         Some(SaslMechanism::ScramSha256),
     )
     .await;
@@ -170,6 +275,7 @@ async fn security_scram_sha256_over_sasl_plaintext_round_trips() {
 async fn security_scram_sha512_over_sasl_plaintext_round_trips() {
     round_trip(
         EmbeddedKafka::builder().sasl([SaslMechanism::ScramSha512]),
+        SecurityProtocol::SaslPlaintext,
         Some(SaslMechanism::ScramSha512),
     )
     .await;
@@ -179,6 +285,7 @@ async fn security_scram_sha512_over_sasl_plaintext_round_trips() {
 async fn security_plain_over_sasl_ssl_round_trips() {
     round_trip(
         EmbeddedKafka::builder().tls().sasl([SaslMechanism::Plain]),
+        SecurityProtocol::SaslSsl,
         Some(SaslMechanism::Plain),
     )
     .await;
@@ -190,6 +297,7 @@ async fn security_scram_sha256_over_sasl_ssl_round_trips() {
         EmbeddedKafka::builder()
             .tls()
             .sasl([SaslMechanism::ScramSha256]),
+        SecurityProtocol::SaslSsl,
         Some(SaslMechanism::ScramSha256),
     )
     .await;
@@ -201,6 +309,7 @@ async fn security_scram_sha512_over_sasl_ssl_round_trips() {
         EmbeddedKafka::builder()
             .tls()
             .sasl([SaslMechanism::ScramSha512]),
+        SecurityProtocol::SaslSsl,
         Some(SaslMechanism::ScramSha512),
     )
     .await;
@@ -208,7 +317,7 @@ async fn security_scram_sha512_over_sasl_ssl_round_trips() {
 
 #[tokio::test]
 async fn security_tls_only_round_trips() {
-    round_trip(EmbeddedKafka::builder().tls(), None).await;
+    round_trip(EmbeddedKafka::builder().tls(), SecurityProtocol::Ssl, None).await;
 }
 
 #[tokio::test]
@@ -225,7 +334,12 @@ async fn security_mutual_tls_round_trips_and_refuses_a_client_without_a_certific
         .await
         .is_err());
     drop(kafka);
-    round_trip(EmbeddedKafka::builder().mutual_tls(), None).await;
+    round_trip(
+        EmbeddedKafka::builder().mutual_tls(),
+        SecurityProtocol::Ssl,
+        None,
+    )
+    .await;
 }
 
 fn timed_config(kafka_bootstrap: &str, security: SecurityConfig) -> ConnectionConfig {
@@ -236,21 +350,27 @@ fn timed_config(kafka_bootstrap: &str, security: SecurityConfig) -> ConnectionCo
 
 #[tokio::test]
 async fn security_wrong_password_is_authentication_failed_naming_broker_mechanism_and_user() {
-    let kafka = EmbeddedKafka::builder()
-        .sasl([SaslMechanism::ScramSha256])
-        .start()
-        .await;
-    let security = kafka.client_security(Some(SaslSettings::scram_sha256(
-        "alice",
-        "not-her-password",
-    )));
+    let wrong = SaslSettings::scram_sha256("alice", "not-her-password");
+    // On a real SASL cluster (which enables SCRAM-SHA-256 too) with its TLS settings, else on
+    // an embedded broker.
+    let (bootstrap, security, _kafka) = match real_cluster_security() {
+        Some((bootstrap, real)) if real.sasl().is_some() => {
+            let bootstrap = bootstrap.split(',').next().unwrap().to_owned();
+            (bootstrap, real.with_sasl(wrong), None)
+        }
+        _ => {
+            let kafka = EmbeddedKafka::builder()
+                .sasl([SaslMechanism::ScramSha256])
+                .start()
+                .await;
+            let security = kafka.client_security(Some(wrong));
+            (kafka.bootstrap(), security, Some(kafka))
+        }
+    };
     let started = Instant::now();
-    let err = BrokerConnection::connect(
-        &kafka.bootstrap(),
-        &timed_config(&kafka.bootstrap(), security),
-    )
-    .await
-    .unwrap_err();
+    let err = BrokerConnection::connect(&bootstrap, &timed_config(&bootstrap, security))
+        .await
+        .unwrap_err();
     assert!(
         started.elapsed() < Duration::from_secs(3),
         "{:?}",
@@ -263,7 +383,7 @@ async fn security_wrong_password_is_authentication_failed_naming_broker_mechanis
     let message = err.to_string();
     for part in [
         "authentication failed",
-        &kafka.bootstrap(),
+        &bootstrap,
         "SCRAM-SHA-256",
         "alice",
     ] {

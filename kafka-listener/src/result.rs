@@ -72,6 +72,10 @@ pub enum Error {
     /// The cluster could not be asked for its topics.
     #[error("cannot list topics: {0}")]
     Metadata(String),
+    /// SASL `OAUTHBEARER` is configured with neither a token endpoint
+    /// (`sasl.oauthbearer.token.endpoint.url`) nor a provider registered in code.
+    #[error("SASL OAUTHBEARER is configured but no token source is: set spring.kafka.properties.sasl.oauthbearer.token.endpoint.url (with clientId and clientSecret in sasl.jaas.config) or register a provider with App::oauthbearer_token_provider")]
+    MissingTokenProvider,
     /// Waiting for the process's Ctrl-C signal failed.
     #[error("cannot listen for Ctrl-C: {0}")]
     Signal(#[source] std::io::Error),

@@ -1,7 +1,9 @@
 //! Helpers shared by the workspace's integration tests (`tests/*.rs`) and examples.
 //!
 //! Integration tests run against the embedded broker by default and against real Kafka when
-//! `KAFKA_BOOTSTRAP_SERVERS` is set; the same test code covers both.
+//! `KAFKA_BOOTSTRAP_SERVERS` is set; the same test code covers both. A secured cluster's client
+//! settings come from `SPRING_CONFIG_ADDITIONAL_LOCATION` (the file `deploy/local/kafka.sh start
+//! --security …` prints), read by the project's config loader exactly as `App` reads it.
 
 use std::future::Future;
 use std::time::{Duration, Instant};
@@ -97,9 +99,12 @@ impl TestKafka {
                 (kafka.bootstrap(), Some(kafka))
             }
         };
-        let connection = kafka_listener::client::ConnectionConfig::new([bootstrap.as_str()])
-            .client_id("kafka-listener-tests")
-            .request_timeout(Duration::from_secs(20));
+        let connection = match &embedded {
+            Some(_) => kafka_listener::client::ConnectionConfig::new([bootstrap.as_str()]),
+            None => real_kafka_connection(&bootstrap),
+        }
+        .client_id("kafka-listener-tests")
+        .request_timeout(Duration::from_secs(20));
         Self {
             bootstrap,
             connection,
@@ -168,6 +173,17 @@ impl TestKafka {
                 .unwrap_or_else(|e| panic!("topic {name} partition {partition} not ready: {e}"));
         }
     }
+}
+
+/// Connection settings for the real cluster at `bootstrap`: whatever security the process's
+/// configuration sources give (`SPRING_CONFIG_ADDITIONAL_LOCATION`, `SPRING_KAFKA_…`), loaded by
+/// the same loader `App::from_yaml_str` uses, so helpers and apps reach the cluster alike.
+fn real_kafka_connection(bootstrap: &str) -> kafka_listener::client::ConnectionConfig {
+    kafka_listener::config::ConfigLoader::new()
+        .load_yaml_str("{}")
+        .unwrap_or_else(|e| panic!("the real cluster's client configuration: {e}"))
+        .consumer_connection()
+        .with_bootstrap_servers([bootstrap])
 }
 
 async fn start_embedded() -> kafka_listener::embedded::EmbeddedKafka {

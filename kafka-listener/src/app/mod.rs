@@ -15,6 +15,7 @@ use std::time::Duration;
 pub use running::RunningApp;
 pub use topics::NewTopic;
 
+use crate::client::OAuthBearerTokenProvider;
 use crate::config::KafkaProperties;
 use crate::error::{ErrorHandler, RetryTopicConfig};
 use crate::extract::AppState;
@@ -161,6 +162,40 @@ impl App {
     /// ```
     pub fn retry_topics(mut self, config: RetryTopicConfig) -> Self {
         self.retry_topics = Some(config);
+        self
+    }
+
+    /// Every connection the app opens (consumers, group coordinator, producers, retry and
+    /// dead-letter publishers, replies, topic creation) that is configured for SASL
+    /// `OAUTHBEARER` takes its tokens from `provider`. It wins over a token endpoint in the
+    /// configuration. The provider is asked once per authentication: cache tokens in it.
+    ///
+    /// ```
+    /// use kafka_listener::client::{OAuthBearerTokenProvider, TokenError};
+    /// use std::{future::Future, pin::Pin};
+    ///
+    /// struct FromVault;
+    /// impl OAuthBearerTokenProvider for FromVault {
+    ///     fn token(&self) -> Pin<Box<dyn Future<Output = Result<String, TokenError>> + Send + '_>> {
+    ///         Box::pin(async { Ok("eyJhbGciOi…".to_owned()) })
+    ///     }
+    /// }
+    ///
+    /// let app = kafka_listener::App::from_yaml_str(r#"
+    /// spring.kafka:
+    ///   security.protocol: SASL_SSL
+    ///   properties:
+    ///     sasl.mechanism: OAUTHBEARER
+    ///     sasl.jaas.config: org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule required;
+    /// "#)
+    /// .unwrap()
+    /// .oauthbearer_token_provider(FromVault);
+    /// assert!(app.properties().consumer_connection().security_config().sasl().unwrap().has_token_provider());
+    /// ```
+    pub fn oauthbearer_token_provider(mut self, provider: impl OAuthBearerTokenProvider) -> Self {
+        self.properties = self
+            .properties
+            .with_oauthbearer_token_provider(Arc::new(provider));
         self
     }
 

@@ -43,6 +43,9 @@ pub(super) async fn start(app: App) -> Result<RunningApp> {
     for warning in properties.warnings() {
         tracing::warn!(%warning, "configuration");
     }
+    if properties.lacks_oauthbearer_token_provider() {
+        return Err(Error::MissingTokenProvider);
+    }
     let specs = select_listeners(listeners.as_deref())?;
     // Every registered id, so a section for a listener not started now is no "unknown key".
     let all_ids: Vec<&str> = registry::all().iter().map(|s| s.id()).collect();

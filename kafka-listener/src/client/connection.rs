@@ -166,6 +166,8 @@ pub struct BrokerConnection {
     /// from then on the connection reports itself closed, so its owner reconnects (and so
     /// re-authenticates) before the broker would cut it off.
     reauthenticate_at: Option<Instant>,
+    /// The session lifetime the broker announced, if it limits sessions.
+    session_lifetime: Option<Duration>,
 }
 
 impl Drop for BrokerConnection {
@@ -228,6 +230,7 @@ impl BrokerConnection {
             reader,
             writer_task,
             reauthenticate_at: None,
+            session_lifetime: None,
         };
         connection.broker_versions = match connection.negotiate_api_versions().await {
             Err(ConnectionError::Closed { addr, reason }) if !security.protocol().uses_tls() => {
@@ -241,7 +244,11 @@ impl BrokerConnection {
             other => other?,
         };
         if let Some(sasl) = security.sasl() {
-            connection.reauthenticate_at = connection.authenticate(sasl).await?;
+            let started = Instant::now();
+            connection.session_lifetime = connection.authenticate(sasl).await?;
+            connection.reauthenticate_at = connection
+                .session_lifetime
+                .map(|lifetime| started + reauthentication_delay(lifetime));
         }
         Ok(connection)
     }
@@ -249,6 +256,14 @@ impl BrokerConnection {
     /// The broker address this connection talks to.
     pub fn addr(&self) -> &str {
         &self.addr
+    }
+
+    /// How long the broker keeps this connection's SASL session (KIP-368; Kafka's
+    /// `connections.max.reauth.ms`, or an OAUTHBEARER token's remaining lifetime): `None`
+    /// when sessions do not expire. The connection reports itself closed
+    /// ([`is_open`](Self::is_open)) at 85 % of it, so owners replace it in time.
+    pub fn session_lifetime(&self) -> Option<Duration> {
+        self.session_lifetime
     }
 
     /// `false` once the connection broke; a broken connection must be replaced.
@@ -378,9 +393,9 @@ impl BrokerConnection {
             .collect())
     }
 
-    /// SaslHandshake v1 then SaslAuthenticate until the mechanism is done. Returns when to
-    /// re-authenticate, if the broker limits the session's lifetime.
-    async fn authenticate(&self, sasl: &SaslSettings) -> Result<Option<Instant>, ConnectionError> {
+    /// SaslHandshake v1 then SaslAuthenticate until the mechanism is done. Returns the
+    /// session's lifetime, if the broker limits it.
+    async fn authenticate(&self, sasl: &SaslSettings) -> Result<Option<Duration>, ConnectionError> {
         let mechanism = sasl.mechanism();
         let failed = |reason: String| ConnectionError::Authentication {
             addr: self.addr.clone(),
@@ -405,7 +420,6 @@ impl BrokerConnection {
             )));
         }
         let version = self.version_for::<SaslAuthenticateRequest>()?;
-        let started = Instant::now();
         let mut exchange = sasl.start().await.map_err(failed)?;
         let mut received: Option<Bytes> = None;
         let mut lifetime_ms = 0i64;
@@ -439,7 +453,7 @@ impl BrokerConnection {
         Ok(u64::try_from(lifetime_ms)
             .ok()
             .filter(|ms| *ms > 0)
-            .map(|ms| started + reauthentication_delay(Duration::from_millis(ms))))
+            .map(Duration::from_millis))
     }
 
     fn break_connection(&self) {

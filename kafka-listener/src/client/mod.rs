@@ -14,9 +14,12 @@ mod security;
 mod transport;
 
 pub use connection::{BrokerConnection, ConnectionError};
+#[cfg(feature = "embedded")]
+pub(crate) use security::jwt;
 pub use security::{
-    is_sensitive_key, JaasConfig, JaasError, OAuthBearerTokenProvider, SaslMechanism, SaslSettings,
-    Secret, SecurityConfig, SecurityProtocol, Store, TlsError, TlsSettings, TokenError,
+    is_sensitive_key, ClientCredentialsTokenProvider, JaasConfig, JaasError,
+    OAuthBearerTokenProvider, OAuthError, SaslMechanism, SaslSettings, Secret, SecurityConfig,
+    SecurityProtocol, Store, TlsError, TlsSettings, TokenError, UnsecuredTokenProvider,
 };
 
 /// Errors from building the data-plane client.

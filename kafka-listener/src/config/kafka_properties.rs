@@ -18,7 +18,7 @@ use super::origin::Origin;
 use super::properties_map::Properties;
 use super::security;
 use super::warning::ConfigWarning;
-use crate::client::{ConnectionConfig, SecurityConfig};
+use crate::client::{ConnectionConfig, OAuthBearerTokenProvider, SaslMechanism, SecurityConfig};
 
 /// Spring Boot's default `spring.kafka.bootstrap-servers`.
 pub const DEFAULT_BOOTSTRAP_SERVERS: &str = "localhost:9092";
@@ -158,10 +158,12 @@ impl KafkaProperties {
         let retry_topic = bind::retry_topic(&mut binder)?;
         let template = bind::template(&mut binder)?;
         let parallelism = bind::parallelism(&mut binder)?;
-        let (consumer_security, mut ignored) = security::bind(&mut binder, "consumer")?;
-        let (producer_security, more) = security::bind(&mut binder, "producer")?;
+        let mut providers = security::TokenProviders::default();
+        let (consumer_security, mut ignored) =
+            security::bind(&mut binder, "consumer", &mut providers)?;
+        let (producer_security, more) = security::bind(&mut binder, "producer", &mut providers)?;
         ignored.extend(more);
-        let (admin_security, more) = security::bind(&mut binder, "admin")?;
+        let (admin_security, more) = security::bind(&mut binder, "admin", &mut providers)?;
         ignored.extend(more);
         let mut warnings = binder.unknown_keys("spring.kafka");
         let mut seen = std::collections::BTreeSet::new();
@@ -236,6 +238,68 @@ impl KafkaProperties {
                 .map_err(|e| placeholder_error(key, &raw.origin, e)),
             None => Ok(None),
         }
+    }
+
+    /// Every client configured for SASL `OAUTHBEARER` takes its tokens from `provider`, instead
+    /// of the token endpoint or unsecured tokens the configuration names (if any). Clients with
+    /// another mechanism are left alone. [`App::oauthbearer_token_provider`] calls this.
+    ///
+    /// [`App::oauthbearer_token_provider`]: crate::App::oauthbearer_token_provider
+    ///
+    /// ```
+    /// use kafka_listener::client::UnsecuredTokenProvider;
+    /// use kafka_listener::config::ConfigLoader;
+    /// use std::{sync::Arc, time::Duration};
+    ///
+    /// let props = ConfigLoader::new()
+    ///     .env(Vec::<(String, String)>::new())
+    ///     .load_yaml_str(r#"
+    /// spring.kafka:
+    ///   security.protocol: SASL_SSL
+    ///   properties:
+    ///     sasl.mechanism: OAUTHBEARER
+    ///     sasl.jaas.config: org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule required;
+    /// "#)
+    ///     .unwrap();
+    /// assert!(!props.consumer_connection().security_config().sasl().unwrap().has_token_provider());
+    /// let props = props.with_oauthbearer_token_provider(Arc::new(
+    ///     UnsecuredTokenProvider::new("alice", Duration::from_secs(60)),
+    /// ));
+    /// for connection in [props.consumer_connection(), props.producer_connection(), props.admin_connection()] {
+    ///     assert!(connection.security_config().sasl().unwrap().has_token_provider());
+    /// }
+    /// ```
+    pub fn with_oauthbearer_token_provider(
+        mut self,
+        provider: Arc<dyn OAuthBearerTokenProvider>,
+    ) -> Self {
+        for security in [
+            &mut self.security.consumer,
+            &mut self.security.producer,
+            &mut self.security.admin,
+        ] {
+            if let Some(sasl) = security
+                .sasl()
+                .filter(|s| s.mechanism() == SaslMechanism::OAuthBearer)
+            {
+                let sasl = sasl.clone().with_token_provider(Arc::clone(&provider));
+                *security = security.clone().with_sasl(sasl);
+            }
+        }
+        self
+    }
+
+    /// Whether any client uses SASL `OAUTHBEARER` without a token source, so that connecting
+    /// would fail until a provider is registered in code.
+    pub(crate) fn lacks_oauthbearer_token_provider(&self) -> bool {
+        [
+            &self.security.consumer,
+            &self.security.producer,
+            &self.security.admin,
+        ]
+        .iter()
+        .filter_map(|s| s.sasl())
+        .any(|s| s.mechanism() == SaslMechanism::OAuthBearer && !s.has_token_provider())
     }
 
     /// Connection settings for consumers: `consumer.bootstrap-servers` and `consumer.client-id`

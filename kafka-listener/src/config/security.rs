@@ -10,14 +10,15 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use super::binder::{Binder, Located};
 use super::error::ConfigError;
 use super::origin::Origin;
 use super::warning::ConfigWarning;
 use crate::client::{
-    JaasConfig, SaslMechanism, SaslSettings, Secret, SecurityConfig, SecurityProtocol, Store,
-    TlsSettings,
+    ClientCredentialsTokenProvider, JaasConfig, SaslMechanism, SaslSettings, Secret,
+    SecurityConfig, SecurityProtocol, Store, TlsSettings, UnsecuredTokenProvider,
 };
 
 /// Kafka's property name and, where Spring Boot has one, the typed key under `ssl.` /
@@ -44,7 +45,39 @@ const KEYS: &[(&str, Option<&str>)] = &[
     ("ssl.endpoint.identification.algorithm", None),
     ("sasl.mechanism", None),
     ("sasl.jaas.config", None),
+    ("sasl.login.callback.handler.class", None),
+    ("sasl.oauthbearer.token.endpoint.url", None),
 ];
+
+/// Kafka's OIDC login handler (the `secured` package held it before Kafka 3.4); with it,
+/// `sasl.oauthbearer.token.endpoint.url` and the JAAS line's `clientId`, `clientSecret` and
+/// `scope` configure the client-credentials flow.
+const OIDC_LOGIN_HANDLERS: &[&str] = &[
+    "org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginCallbackHandler",
+    "org.apache.kafka.common.security.oauthbearer.secured.OAuthBearerLoginCallbackHandler",
+];
+
+/// Kafka's default `unsecuredLoginLifetimeSeconds`.
+const UNSECURED_LOGIN_LIFETIME: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// The token providers one load has built, so the consumer, producer and admin clients of one
+/// configuration share a provider (and its token cache) when they name the same client.
+#[derive(Default)]
+pub(crate) struct TokenProviders(Vec<Arc<ClientCredentialsTokenProvider>>);
+
+impl TokenProviders {
+    fn share(
+        &mut self,
+        provider: ClientCredentialsTokenProvider,
+    ) -> Arc<ClientCredentialsTokenProvider> {
+        if let Some(existing) = self.0.iter().find(|p| p.same_client(&provider)) {
+            return Arc::clone(existing);
+        }
+        let provider = Arc::new(provider);
+        self.0.push(Arc::clone(&provider));
+        provider
+    }
+}
 
 /// A value with the key (as a YAML path) that set it.
 #[derive(Debug, Clone)]
@@ -277,6 +310,8 @@ fn sasl_settings(
     effective: &Effective,
     protocol: &Setting,
     client: &str,
+    providers: &mut TokenProviders,
+    warnings: &mut Vec<ConfigWarning>,
 ) -> Result<SaslSettings, ConfigError> {
     let supported = format!(
         "one of {} (GSSAPI/Kerberos, AWS_MSK_IAM and other mechanisms are not supported)",
@@ -311,12 +346,7 @@ fn sasl_settings(
     let jaas =
         JaasConfig::parse(&jaas_setting.value).map_err(|e| error(jaas_setting, e.to_string()))?;
     if mechanism == SaslMechanism::OAuthBearer {
-        // The token comes from a provider registered in code (App::oauthbearer_token_provider).
-        return Ok(SaslSettings::new(
-            mechanism,
-            jaas.username().unwrap_or_default(),
-            "",
-        ));
+        return oauthbearer_settings(effective, jaas_setting, &jaas, providers, warnings);
     }
     let username = jaas.username().ok_or_else(|| {
         error(
@@ -339,11 +369,79 @@ fn sasl_settings(
     Ok(SaslSettings::new(mechanism, username, password))
 }
 
+/// OAUTHBEARER's token source: the OIDC client-credentials flow when
+/// `sasl.oauthbearer.token.endpoint.url` is set, unsigned tokens when the JAAS line has
+/// `unsecuredLoginStringClaim_sub` (Kafka's default, unsecured login), else none — then a
+/// provider registered in code (`App::oauthbearer_token_provider`) supplies the tokens.
+fn oauthbearer_settings(
+    effective: &Effective,
+    jaas_setting: &Setting,
+    jaas: &JaasConfig,
+    providers: &mut TokenProviders,
+    warnings: &mut Vec<ConfigWarning>,
+) -> Result<SaslSettings, ConfigError> {
+    let from_code = || SaslSettings::new(SaslMechanism::OAuthBearer, "", "");
+    let url = effective.get("sasl.oauthbearer.token.endpoint.url");
+    match effective.get("sasl.login.callback.handler.class") {
+        Some(handler) if !OIDC_LOGIN_HANDLERS.contains(&handler.value.trim()) => {
+            warnings.push(ConfigWarning::ignored(
+                handler.key.clone(),
+                handler.origin.clone(),
+                "a Java login callback handler cannot run here; register an OAuthBearerTokenProvider in code with App::oauthbearer_token_provider".to_owned(),
+            ));
+            return Ok(from_code());
+        }
+        Some(handler) if url.is_none() => {
+            return Err(error(
+                handler,
+                "OAuthBearerLoginCallbackHandler needs sasl.oauthbearer.token.endpoint.url (the OIDC token endpoint)",
+            ))
+        }
+        _ => {}
+    }
+    if let Some(url) = url {
+        let needs = |option: &str| {
+            jaas.option(option).filter(|v| !v.is_empty()).ok_or_else(|| {
+                error(
+                    jaas_setting,
+                    format!("OAUTHBEARER with a token endpoint needs {option}=\"…\" in the OAuthBearerLoginModule line"),
+                )
+            })
+        };
+        let client_id = needs("clientId")?;
+        let client_secret = Secret::new(needs("clientSecret")?);
+        let provider = ClientCredentialsTokenProvider::new(&url.value, client_id, client_secret)
+            .map_err(|e| error(url, e.to_string()))?
+            .scope(jaas.option("scope").unwrap_or_default());
+        return Ok(SaslSettings::oauthbearer(providers.share(provider)));
+    }
+    if let Some(subject) = jaas.option("unsecuredLoginStringClaim_sub") {
+        let lifetime = match jaas.option("unsecuredLoginLifetimeSeconds") {
+            None => UNSECURED_LOGIN_LIFETIME,
+            Some(seconds) => seconds
+                .trim()
+                .parse()
+                .map(std::time::Duration::from_secs)
+                .map_err(|_| {
+                    error(
+                        jaas_setting,
+                        "unsecuredLoginLifetimeSeconds must be a whole number of seconds",
+                    )
+                })?,
+        };
+        return Ok(SaslSettings::oauthbearer(Arc::new(
+            UnsecuredTokenProvider::new(subject, lifetime),
+        )));
+    }
+    Ok(from_code())
+}
+
 /// The security configuration of one client section (`consumer`, `producer`, `admin`), plus
 /// warnings for settings the protocol ignores.
 pub(crate) fn bind(
     binder: &mut Binder<'_>,
     client: &str,
+    providers: &mut TokenProviders,
 ) -> Result<(SecurityConfig, Vec<ConfigWarning>), ConfigError> {
     let effective = collect(binder, client)?;
     let protocol_setting = effective.get("security.protocol").cloned();
@@ -410,7 +508,13 @@ pub(crate) fn bind(
         }
         SecurityProtocol::SaslPlaintext | SecurityProtocol::SaslSsl => {
             let protocol_setting = protocol_setting.as_ref().expect("set for SASL");
-            let sasl = sasl_settings(&effective, protocol_setting, client)?;
+            let sasl = sasl_settings(
+                &effective,
+                protocol_setting,
+                client,
+                providers,
+                &mut warnings,
+            )?;
             if protocol == SecurityProtocol::SaslSsl {
                 SecurityConfig::sasl_ssl(tls_settings(binder, &effective)?, sasl)
                     .map_err(tls_error)?

@@ -241,3 +241,93 @@ fn spring_config_additional_location_overrides_the_applications_own_keys() {
     )
     .is_err());
 }
+
+const OAUTH_MODULE: &str = "org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule";
+const OIDC_HANDLER: &str =
+    "org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginCallbackHandler";
+
+fn oauth_yaml(jaas_options: &str, extra: &str) -> String {
+    format!(
+        "spring.kafka:\n  security.protocol: SASL_PLAINTEXT\n  properties:\n    sasl.mechanism: OAUTHBEARER\n    sasl.jaas.config: '{OAUTH_MODULE} required {jaas_options};'\n{extra}"
+    )
+}
+
+#[test]
+fn oauthbearer_with_the_oidc_login_handler_gives_every_client_one_shared_token_provider() {
+    let props = load(&oauth_yaml(
+        r#"clientId="svc" clientSecret="s3cr3t" scope="kafka""#,
+        &format!("    sasl.login.callback.handler.class: {OIDC_HANDLER}\n    sasl.oauthbearer.token.endpoint.url: https://idp.example.com/oauth2/token\n"),
+    ))
+    .unwrap();
+    let sasl = |c: crate::client::ConnectionConfig| c.security_config().sasl().unwrap().clone();
+    let consumer = sasl(props.consumer_connection());
+    assert_eq!(consumer.mechanism(), SaslMechanism::OAuthBearer);
+    assert!(consumer.has_token_provider());
+    // Equal SaslSettings hold the same provider (compared by pointer): one token cache.
+    assert_eq!(consumer, sasl(props.producer_connection()));
+    assert_eq!(consumer, sasl(props.admin_connection()));
+    assert!(!format!("{props:?}").contains("s3cr3t"));
+}
+
+#[test]
+fn oauthbearer_login_handler_without_a_token_endpoint_is_an_error_naming_the_key() {
+    let err = load(&oauth_yaml(
+        r#"clientId="svc" clientSecret="s3cr3t""#,
+        &format!("    sasl.login.callback.handler.class: {OIDC_HANDLER}\n"),
+    ))
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("sasl.oauthbearer.token.endpoint.url"), "{err}");
+    assert!(err.contains("sasl.login.callback.handler.class"), "{err}");
+}
+
+#[test]
+fn oauthbearer_token_endpoint_without_a_client_secret_is_an_error_naming_the_option() {
+    let err = load(&oauth_yaml(
+        r#"clientId="svc""#,
+        "    sasl.oauthbearer.token.endpoint.url: http://127.0.0.1:1/token\n",
+    ))
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("clientSecret"), "{err}");
+    assert!(
+        err.contains("spring.kafka.properties.sasl.jaas.config"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_java_login_callback_handler_is_a_warning_and_leaves_the_token_source_to_code() {
+    let props = load(&oauth_yaml(
+        "",
+        "    sasl.login.callback.handler.class: com.example.VaultLoginHandler\n",
+    ))
+    .unwrap();
+    let sasl = props
+        .consumer_connection()
+        .security_config()
+        .sasl()
+        .unwrap()
+        .clone();
+    assert!(!sasl.has_token_provider());
+    let warnings: Vec<String> = props.warnings().iter().map(|w| w.to_string()).collect();
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.contains("sasl.login.callback.handler.class")
+                && w.contains("App::oauthbearer_token_provider")),
+        "{warnings:?}"
+    );
+}
+
+#[test]
+fn unsecured_login_claims_give_unsigned_tokens_as_kafkas_default_login_handler_does() {
+    let props = load(&oauth_yaml(r#"unsecuredLoginStringClaim_sub="alice""#, "")).unwrap();
+    let sasl = props
+        .consumer_connection()
+        .security_config()
+        .sasl()
+        .unwrap()
+        .clone();
+    assert!(sasl.has_token_provider());
+}

@@ -102,6 +102,7 @@ pub struct EmbeddedKafkaBuilder {
     tls: Option<TlsMode>,
     sasl_mechanisms: Vec<SaslMechanism>,
     sasl_users: BTreeMap<String, String>,
+    session_lifetime: Option<Duration>,
 }
 
 /// TLS with a server certificate only, or also requiring a client certificate.
@@ -128,6 +129,7 @@ impl Default for EmbeddedKafkaBuilder {
             tls: None,
             sasl_mechanisms: Vec::new(),
             sasl_users: BTreeMap::new(),
+            session_lifetime: None,
         }
     }
 }
@@ -185,8 +187,10 @@ impl EmbeddedKafkaBuilder {
     }
 
     /// Requires SASL authentication with one of `mechanisms` (PLAIN, SCRAM-SHA-256,
-    /// SCRAM-SHA-512) before any request but ApiVersions; users are [`DEFAULT_SASL_USERS`]
-    /// unless [`sasl_user`](Self::sasl_user) names others.
+    /// SCRAM-SHA-512, OAUTHBEARER) before any request but ApiVersions; users are
+    /// [`DEFAULT_SASL_USERS`] unless [`sasl_user`](Self::sasl_user) names others. OAUTHBEARER
+    /// accepts what Kafka's unsecured validator accepts: an unsigned JWT (`alg: none`) with a
+    /// `sub` claim and an `exp` in the future (see [`unsecured_token`](super::unsecured_token)).
     ///
     /// ```
     /// use kafka_listener::client::{BrokerConnection, ConnectionConfig, SaslMechanism, SaslSettings};
@@ -201,6 +205,33 @@ impl EmbeddedKafkaBuilder {
     /// ```
     pub fn sasl(mut self, mechanisms: impl IntoIterator<Item = SaslMechanism>) -> Self {
         self.sasl_mechanisms = mechanisms.into_iter().collect();
+        self
+    }
+
+    /// Limits each SASL session to `lifetime`, like Kafka's `connections.max.reauth.ms`
+    /// (KIP-368): SaslAuthenticate tells the client, and the first request after the session
+    /// expired closes the connection unless the client re-authenticated (or reconnected) in
+    /// time. An OAUTHBEARER session also ends when its token expires, if that is sooner.
+    ///
+    /// ```
+    /// use kafka_listener::client::{BrokerConnection, ConnectionConfig, SaslMechanism, SaslSettings};
+    /// use kafka_listener::embedded::EmbeddedKafka;
+    /// use std::time::Duration;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let kafka = EmbeddedKafka::builder()
+    ///     .sasl([SaslMechanism::Plain])
+    ///     .session_lifetime(Duration::from_secs(5))
+    ///     .start()
+    ///     .await;
+    /// let security = kafka.client_security(Some(SaslSettings::plain("alice", "alice-secret")));
+    /// let config = ConnectionConfig::new([kafka.bootstrap()]).security(security);
+    /// let connection = BrokerConnection::connect(&kafka.bootstrap(), &config).await.unwrap();
+    /// assert_eq!(connection.session_lifetime(), Some(Duration::from_secs(5)));
+    /// # }
+    /// ```
+    pub fn session_lifetime(mut self, lifetime: Duration) -> Self {
+        self.session_lifetime = Some(lifetime);
         self
     }
 
@@ -254,7 +285,7 @@ impl EmbeddedKafkaBuilder {
             } else {
                 self.sasl_users.clone()
             };
-            SaslServerConfig::new(self.sasl_mechanisms.clone(), users)
+            SaslServerConfig::new(self.sasl_mechanisms.clone(), users, self.session_lifetime)
         });
         let listener_security = ListenerSecurity {
             tls: certificates.as_ref().map(|c| Arc::clone(&c.server)),

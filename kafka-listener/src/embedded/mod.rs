@@ -30,6 +30,7 @@ mod group;
 mod handle;
 mod log;
 mod membership;
+mod oauthbearer;
 mod offsets;
 mod sasl;
 mod security;
@@ -42,6 +43,21 @@ pub use handle::{
     ConsumedRecord, EmbeddedKafka, EmbeddedKafkaBuilder, EmbeddedKafkaError, DEFAULT_SASL_USERS,
 };
 pub use security::TestCertificates;
+
+/// An unsigned JWT (`alg: none`) for `subject`, valid for `lifetime`: what the embedded broker's
+/// OAUTHBEARER (and Kafka's unsecured validator) accepts, for a test's own token endpoint.
+///
+/// ```
+/// use kafka_listener::embedded::unsecured_token;
+/// use std::time::Duration;
+///
+/// let token = unsecured_token("alice", Duration::from_secs(60));
+/// assert_eq!(token.matches('.').count(), 2);
+/// assert!(token.ends_with('.')); // no signature
+/// ```
+pub fn unsecured_token(subject: &str, lifetime: std::time::Duration) -> String {
+    crate::client::jwt::unsecured(subject, lifetime)
+}
 
 #[cfg(test)]
 mod tests;

@@ -1,9 +1,15 @@
 //! The embedded broker's side of SASL: SaslHandshake and SaslAuthenticate before any other
 //! request but ApiVersions (others close the connection, as Kafka does). PLAIN is checked by
-//! hand; SCRAM-SHA-256/512 run on rsasl's server with keys derived from the test's users.
+//! hand; SCRAM-SHA-256/512 run on rsasl's server with keys derived from the test's users;
+//! OAUTHBEARER accepts unsigned JWTs like Kafka's unsecured validator (`oauthbearer`).
+//!
+//! With a session lifetime (Kafka's `connections.max.reauth.ms`, KIP-368) SaslAuthenticate
+//! answers with it, and a request arriving after the session expired closes the connection,
+//! as Kafka does; a client may re-authenticate in place before that (SaslHandshake again).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use bytes::{Buf, Bytes, BytesMut};
 use kafka_protocol::messages::{
@@ -18,6 +24,7 @@ use rsasl::property::AuthId;
 use rsasl::validate::NoValidation;
 use sha2::digest::Digest;
 
+use super::oauthbearer;
 use super::wire;
 use crate::client::SaslMechanism;
 
@@ -32,6 +39,7 @@ pub(crate) struct SaslServerConfig {
     mechanisms: Vec<SaslMechanism>,
     users: Arc<BTreeMap<String, String>>,
     scram: Arc<ScramKeys>,
+    session_lifetime: Option<Duration>,
 }
 
 impl std::fmt::Debug for SaslServerConfig {
@@ -39,6 +47,7 @@ impl std::fmt::Debug for SaslServerConfig {
         f.debug_struct("SaslServerConfig")
             .field("mechanisms", &self.mechanisms)
             .field("users", &self.users.keys().collect::<Vec<_>>())
+            .field("session_lifetime", &self.session_lifetime)
             .finish()
     }
 }
@@ -72,7 +81,11 @@ where
 }
 
 impl SaslServerConfig {
-    pub(crate) fn new(mechanisms: Vec<SaslMechanism>, users: BTreeMap<String, String>) -> Self {
+    pub(crate) fn new(
+        mechanisms: Vec<SaslMechanism>,
+        users: BTreeMap<String, String>,
+        session_lifetime: Option<Duration>,
+    ) -> Self {
         let mut keys = BTreeMap::new();
         for (user, password) in &users {
             let salt = format!("embedded-salt-{user}").into_bytes();
@@ -93,6 +106,7 @@ impl SaslServerConfig {
             mechanisms,
             users: Arc::new(users),
             scram: Arc::new(ScramKeys(keys)),
+            session_lifetime,
         }
     }
 }
@@ -145,6 +159,13 @@ pub(crate) struct SaslConnection {
     mechanism: Option<SaslMechanism>,
     scram: Option<rsasl::prelude::Session<NoValidation>>,
     authenticated: bool,
+    /// A SaslHandshake arrived on an authenticated connection: the next SaslAuthenticate
+    /// renews the session.
+    reauthenticating: bool,
+    /// OAUTHBEARER refused the token and sent its challenge; the client's `%x01` ends it.
+    oauth_refused: bool,
+    /// When the session ends (none without a session lifetime).
+    expires_at: Option<Instant>,
 }
 
 impl SaslConnection {
@@ -154,6 +175,9 @@ impl SaslConnection {
             mechanism: None,
             scram: None,
             authenticated: false,
+            reauthenticating: false,
+            oauth_refused: false,
+            expires_at: None,
         }
     }
 
@@ -162,14 +186,26 @@ impl SaslConnection {
             return Intercept::PassThrough;
         }
         let api = ApiKey::try_from(i16::from_be_bytes([frame[0], frame[1]]));
+        let in_exchange = !self.authenticated || self.reauthenticating;
         match api {
-            Ok(ApiKey::SaslHandshake) if !self.authenticated => self.handshake(frame),
-            Ok(ApiKey::SaslAuthenticate) if !self.authenticated => self.authenticate(frame),
+            Ok(ApiKey::SaslHandshake) => {
+                self.reauthenticating = self.authenticated;
+                self.handshake(frame)
+            }
+            Ok(ApiKey::SaslAuthenticate) if in_exchange => self.authenticate(frame),
             Ok(ApiKey::ApiVersions) => Intercept::PassThrough,
+            Ok(api) if self.authenticated && self.expired() => {
+                tracing::debug!(?api, "SASL session expired; closing the connection");
+                Intercept::Refuse(api)
+            }
             _ if self.authenticated => Intercept::PassThrough,
             Ok(api) => Intercept::Refuse(api),
             Err(_) => Intercept::PassThrough,
         }
+    }
+
+    fn expired(&self) -> bool {
+        self.expires_at.is_some_and(|at| Instant::now() >= at)
     }
 
     fn handshake(&mut self, frame: &[u8]) -> Intercept {
@@ -191,6 +227,7 @@ impl SaslConnection {
         let error_code = match wanted {
             Some(mechanism) => {
                 self.mechanism = Some(mechanism);
+                self.oauth_refused = false;
                 if mechanism.is_scram() {
                     let config = SASLConfig::builder()
                         .with_defaults()
@@ -236,6 +273,8 @@ impl SaslConnection {
             "Authentication failed during authentication due to invalid credentials with SASL mechanism {mechanism}"
         );
         let mut out = Vec::new();
+        let mut token_remaining = None;
+        let mut completed = false;
         match mechanism {
             SaslMechanism::Plain => {
                 let parts: Vec<&[u8]> = request.auth_bytes.split(|b| *b == 0).collect();
@@ -250,28 +289,52 @@ impl SaslConnection {
                         "Authentication failed: Invalid username or password",
                     );
                 }
-                self.authenticated = true;
+                completed = true;
             }
             SaslMechanism::ScramSha256 | SaslMechanism::ScramSha512 => {
                 let Some(session) = self.scram.as_mut() else {
                     return fail(ILLEGAL_SASL_STATE, "no SCRAM session");
                 };
                 match session.step(Some(&request.auth_bytes), &mut out) {
-                    Ok(state) if state.is_finished() => self.authenticated = true,
+                    Ok(state) if state.is_finished() => completed = true,
                     Ok(_) => {}
                     Err(_) => return fail(SASL_AUTHENTICATION_FAILED, &invalid),
                 }
             }
-            SaslMechanism::OAuthBearer => {
+            SaslMechanism::OAuthBearer if self.oauth_refused => {
                 return fail(
                     SASL_AUTHENTICATION_FAILED,
-                    "OAUTHBEARER is not enabled on the embedded broker",
+                    "Authentication failed: invalid OAUTHBEARER token",
                 )
             }
+            SaslMechanism::OAuthBearer => match oauthbearer::validate(&request.auth_bytes) {
+                Ok(accepted) => {
+                    tracing::debug!(principal = %accepted.principal, "OAUTHBEARER authenticated");
+                    token_remaining = Some(accepted.remaining);
+                    completed = true;
+                }
+                Err(reason) => {
+                    tracing::debug!(%reason, "OAUTHBEARER token refused");
+                    self.oauth_refused = true;
+                    out = oauthbearer::INVALID_TOKEN_CHALLENGE.to_vec();
+                }
+            },
+        }
+        let mut lifetime_ms = 0;
+        if completed {
+            self.authenticated = true;
+            // Kafka's session ends at connections.max.reauth.ms, or earlier when the token
+            // expires first; without a maximum there is no session limit at all.
+            if let Some(max) = self.config.session_lifetime {
+                let lifetime = token_remaining.map_or(max, |t| t.min(max));
+                self.expires_at = Some(Instant::now() + lifetime);
+                lifetime_ms = i64::try_from(lifetime.as_millis()).unwrap_or(i64::MAX);
+            }
+            self.reauthenticating = false;
         }
         let response = SaslAuthenticateResponse::default()
             .with_auth_bytes(Bytes::from(out))
-            .with_session_lifetime_ms(0);
+            .with_session_lifetime_ms(lifetime_ms);
         respond(&header, ResponseKind::SaslAuthenticate(response))
     }
 }

@@ -91,7 +91,7 @@ async fn run(settings: HeartbeatSettings, cancel: CancellationToken) {
         _ = cancel.cancelled() => return,
         c = BrokerConnection::connect(&settings.coordinator_addr, &settings.connection) => c,
     };
-    let connection = match connection {
+    let mut connection = match connection {
         Ok(connection) => connection,
         Err(error) => {
             tracing::warn!(group, %error, "heartbeat cannot reach the coordinator");
@@ -105,6 +105,25 @@ async fn run(settings: HeartbeatSettings, cancel: CancellationToken) {
         tokio::select! {
             _ = cancel.cancelled() => return,
             _ = tokio::time::sleep_until(next_beat.min(poll_deadline)) => {}
+        }
+        if !connection.is_open() {
+            // Broken, or its SASL session (KIP-368) is about to expire: a fresh connection
+            // authenticates anew, so the member's session with the group goes on.
+            let replaced = tokio::select! {
+                _ = cancel.cancelled() => return,
+                c = BrokerConnection::connect(&settings.coordinator_addr, &settings.connection) => c,
+            };
+            match replaced {
+                Ok(replaced) => {
+                    tracing::debug!(group, coordinator = %settings.coordinator_addr, "heartbeat connection replaced");
+                    connection = replaced;
+                }
+                Err(error) => {
+                    tracing::warn!(group, %error, "heartbeat cannot reconnect to the coordinator");
+                    let _ = settings.signals.send(Signal::CoordinatorLost);
+                    return;
+                }
+            }
         }
         let identity = settings.identity.get();
         if Instant::now() >= settings.last_poll.get() + settings.max_poll_interval {

@@ -7,8 +7,11 @@
 //! - `sasl`: [`SaslSettings`] and each mechanism's client exchange.
 //! - `jaas`: `sasl.jaas.config` → [`JaasConfig`].
 //! - `secret`: [`Secret`], whose `Debug` is `"***"`.
+//! - `oauth`: OAUTHBEARER tokens from configuration ([`ClientCredentialsTokenProvider`],
+//!   [`UnsecuredTokenProvider`]).
 
 mod jaas;
+mod oauth;
 mod protocol;
 mod sasl;
 mod secret;
@@ -18,6 +21,9 @@ use std::fmt;
 use std::sync::Arc;
 
 pub use jaas::{JaasConfig, JaasError};
+#[cfg(feature = "embedded")]
+pub(crate) use oauth::jwt;
+pub use oauth::{ClientCredentialsTokenProvider, OAuthError, UnsecuredTokenProvider};
 pub use protocol::{SaslMechanism, SecurityProtocol};
 pub use sasl::{OAuthBearerTokenProvider, SaslSettings, TokenError};
 pub use secret::{is_sensitive_key, Secret};
