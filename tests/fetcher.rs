@@ -211,8 +211,11 @@ async fn futures_join_all<F: std::future::Future<Output = usize> + Send + 'stati
     out
 }
 
-/// What the null-header listener saw: (offset, headers as name → value).
-static SEEN: Mutex<Vec<(i64, Vec<(String, Option<Vec<u8>>)>)>> = Mutex::new(Vec::new());
+/// A handled record's headers, name → value (`None`: Kafka's null).
+type SeenHeaders = Vec<(String, Option<Vec<u8>>)>;
+
+/// What the null-header listener saw: (offset, headers).
+static SEEN: Mutex<Vec<(i64, SeenHeaders)>> = Mutex::new(Vec::new());
 
 #[kafka_listener(
     id = "fetcher-null-headers",

@@ -6,7 +6,8 @@
 pub(crate) const BASE_OFFSET: usize = 0;
 /// `batchLength` (int32): the bytes after this field.
 pub(crate) const BATCH_LENGTH: usize = 8;
-/// `partitionLeaderEpoch` (int32).
+/// `partitionLeaderEpoch` (int32); only the embedded broker rewrites it.
+#[cfg_attr(not(feature = "embedded"), allow(dead_code))]
 pub(crate) const PARTITION_LEADER_EPOCH: usize = 12;
 /// `magic` (int8): 2.
 pub(crate) const MAGIC: usize = 16;

@@ -16,8 +16,9 @@ use bytes::{Buf, Bytes};
 use kafka_protocol::compression::{Decompressor, Gzip, Lz4, Snappy, Zstd};
 
 use crate::client::batch_layout::{
-    ATTRIBUTES, BATCH_HEADER_LEN, COMPRESSION_MASK, CONTROL_BIT, CRC, LAST_OFFSET_DELTA,
-    LOG_OVERHEAD, MAGIC, TIMESTAMP_TYPE_BIT, TRANSACTIONAL_BIT,
+    ATTRIBUTES, BASE_OFFSET, BASE_TIMESTAMP, BATCH_HEADER_LEN, BATCH_LENGTH, COMPRESSION_MASK,
+    CONTROL_BIT, CRC, LAST_OFFSET_DELTA, LOG_OVERHEAD, MAGIC, MAX_TIMESTAMP, PRODUCER_ID,
+    RECORD_COUNT, TIMESTAMP_TYPE_BIT, TRANSACTIONAL_BIT,
 };
 use crate::record::{ConsumerRecord, Headers, TimestampType};
 
@@ -100,7 +101,11 @@ impl BatchDecoder<'_> {
         let mut out = DecodedRecords::default();
         let mut aborted = AbortedFilter::new(self.aborted);
         while bytes.len() >= LOG_OVERHEAD {
-            let batch_length = i32::from_be_bytes(bytes[8..12].try_into().expect("4 bytes"));
+            let batch_length = i32::from_be_bytes(
+                bytes[BATCH_LENGTH..BATCH_LENGTH + 4]
+                    .try_into()
+                    .expect("4 bytes"),
+            );
             let Some(total) = usize::try_from(batch_length)
                 .ok()
                 .and_then(|len| len.checked_add(LOG_OVERHEAD))
@@ -121,7 +126,7 @@ impl BatchDecoder<'_> {
                     // A damaged header may claim a huge last offset: the next batch's base
                     // offset bounds it.
                     if let Some(next_base) =
-                        read_i64(&bytes, 0).filter(|b| *b > corrupt.base_offset)
+                        read_i64(&bytes, BASE_OFFSET).filter(|b| *b > corrupt.base_offset)
                     {
                         corrupt.last_offset = corrupt.last_offset.min(next_base - 1);
                     }
@@ -135,7 +140,7 @@ impl BatchDecoder<'_> {
     }
 
     fn corrupt_at(&self, batch: &Bytes, reason: &str) -> CorruptBatch {
-        let base_offset = read_i64(batch, 0).unwrap_or(self.position);
+        let base_offset = read_i64(batch, BASE_OFFSET).unwrap_or(self.position);
         let last_offset = read_i32(batch, LAST_OFFSET_DELTA)
             .filter(|delta| *delta >= 0)
             .map_or(base_offset, |delta| {
@@ -266,13 +271,13 @@ impl BatchHeader {
         let i32_at = |at: usize| i32::from_be_bytes(batch[at..at + 4].try_into().unwrap());
         let i64_at = |at: usize| i64::from_be_bytes(batch[at..at + 8].try_into().unwrap());
         Self {
-            base_offset: i64_at(0),
+            base_offset: i64_at(BASE_OFFSET),
             attributes: i16_at(ATTRIBUTES),
             last_offset_delta: i32_at(LAST_OFFSET_DELTA),
-            base_timestamp: i64_at(27),
-            max_timestamp: i64_at(35),
-            producer_id: i64_at(43),
-            record_count: i32_at(57),
+            base_timestamp: i64_at(BASE_TIMESTAMP),
+            max_timestamp: i64_at(MAX_TIMESTAMP),
+            producer_id: i64_at(PRODUCER_ID),
+            record_count: i32_at(RECORD_COUNT),
         }
     }
 
