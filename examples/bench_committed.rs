@@ -12,10 +12,7 @@
 #[path = "bench_support/mod.rs"]
 mod bench_support;
 
-use std::time::Duration;
-
 use bench_support::{fail, Flags};
-use kafka_listener::client::ConnectionConfig;
 use kafka_listener::group::{GroupConfig, GroupMember, TopicPartition};
 use rskafka::client::partition::{OffsetAt, UnknownTopicHandling};
 
@@ -26,8 +23,7 @@ async fn main() {
     let topic = flags.string("topic");
     let group = flags.string("group");
     let partitions = flags.number("partitions", 6) as i32;
-    let connection =
-        ConnectionConfig::new(bootstrap.split(',')).request_timeout(Duration::from_secs(30));
+    let connection = bench_support::security::connection(&bootstrap);
     let client = connection
         .rskafka_client()
         .await

@@ -13,8 +13,14 @@
 //!     the handler records (handling time - stamp).
 //! ```
 //!
-//! Prints `BENCH records=N first_us=F last_us=L id_sum=S` (throughput, parallel) or
-//! `LATENCY records=M p50_us=A p99_us=B max_us=C` (latency).
+//! Prints `BENCH records=N first_us=F last_us=L id_sum=S` and `CONNECTIONS open=T data=D
+//! received=…` (the sockets the App held when the last record was handled; see
+//! bench_support::sockets) (throughput, parallel) or `LATENCY records=M p50_us=A p99_us=B
+//! max_us=C` (latency).
+//!
+//! A secured cluster: `SPRING_CONFIG_ADDITIONAL_LOCATION=<kafka.sh state>/client-security.yml`
+//! gives the App its security settings, as it would a service; the paced producer reads
+//! `client.env`'s `KAFKA_*` variables (bench_support::security).
 
 #[path = "bench_support/mod.rs"]
 mod bench_support;
@@ -100,14 +106,15 @@ bench:
     yml
 }
 
-/// Runs `listener` until `progress` counted every expected record, then shuts the App down.
+/// Runs `listener` until `progress` counted every expected record, then shuts the App down;
+/// returns the `CONNECTIONS …` line of the sockets the App held just before the shutdown.
 async fn consume(
     listener: &str,
     bootstrap: &str,
     yml: &str,
     progress: Arc<Progress>,
     expected: u64,
-) -> Result<(), String> {
+) -> Result<String, String> {
     let app = App::from_yaml_str(yml)
         .map_err(|e| format!("configuration: {e}"))?
         .bootstrap(bootstrap)
@@ -117,13 +124,16 @@ async fn consume(
         .await
         .map_err(|e| format!("start the app: {e}"))?;
     let finished = tokio::time::timeout(SCENARIO_TIMEOUT, progress.wait()).await;
+    // RunningApp does not expose its members' Fetchers, so count sockets while they are open.
+    let connections = bench_support::sockets::connections_line();
     app.shutdown().await.map_err(|e| format!("shutdown: {e}"))?;
     finished.map_err(|_| {
         format!(
             "handled {} of {expected} records in {SCENARIO_TIMEOUT:?}",
             progress.count()
         )
-    })
+    })?;
+    Ok(connections)
 }
 
 async fn latency(flags: &Flags) -> Result<String, String> {
@@ -170,7 +180,7 @@ async fn run(mode: &str, flags: &Flags) -> Result<String, String> {
     let records = flags.number("records", 1_000_000);
     let yml = application_yml(&flags.string("topic"), &flags.string("group"), parallelism);
     let progress = Arc::new(Progress::new(records));
-    consume(
+    let connections = consume(
         listener,
         &flags.string("bootstrap"),
         &yml,
@@ -178,7 +188,7 @@ async fn run(mode: &str, flags: &Flags) -> Result<String, String> {
         records,
     )
     .await?;
-    Ok(progress.result_line())
+    Ok(format!("{}\n{connections}", progress.result_line()))
 }
 
 #[tokio::main]

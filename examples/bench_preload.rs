@@ -16,7 +16,6 @@ mod bench_support;
 use std::time::{Duration, Instant};
 
 use bench_support::{fail, key_of, now_us, value_of, Flags};
-use kafka_listener::client::ConnectionConfig;
 use kafka_listener::producer::partition_for_key;
 use rskafka::client::partition::{Compression, PartitionClient, UnknownTopicHandling};
 use rskafka::client::Client;
@@ -51,8 +50,7 @@ async fn main() {
     let size = flags.number("size", 100) as usize;
     let keys = flags.number("keys", 10_000).max(1);
 
-    let client = ConnectionConfig::new(bootstrap.split(','))
-        .request_timeout(Duration::from_secs(30))
+    let client = bench_support::security::connection(&bootstrap)
         .rskafka_client()
         .await
         .unwrap_or_else(|e| fail(format!("connect to {bootstrap}: {e}")));

@@ -4,7 +4,8 @@
 //!
 //! ```text
 //! bench_raw_rskafka --bootstrap B --topic T --partitions P --records N
-//!     read T from earliest; prints `BENCH records=N first_us=F last_us=L id_sum=S`.
+//!     read T from earliest; prints `BENCH records=N first_us=F last_us=L id_sum=S` and
+//!     `CONNECTIONS open=T data=D received=…` (the sockets it held at the end).
 //! bench_raw_rskafka latency --bootstrap B --topic T --partitions P [--records M] [--rate R]
 //!     the reference for bench_listener's latency scenario: creates T, reads it with these
 //!     fetch loops while the paced producer writes; prints `LATENCY records=M p50_us=… …`.
@@ -18,7 +19,6 @@ use std::time::Duration;
 
 use bench_support::paced_producer::PacedProducer;
 use bench_support::{fail, Flags, Latencies, Payload, Progress};
-use kafka_listener::client::ConnectionConfig;
 use rskafka::client::partition::{OffsetAt, UnknownTopicHandling};
 use rskafka::client::Client;
 use tokio::task::JoinHandle;
@@ -77,8 +77,7 @@ async fn spawn_fetchers(
 }
 
 async fn connect(bootstrap: &str) -> Client {
-    ConnectionConfig::new(bootstrap.split(','))
-        .request_timeout(Duration::from_secs(30))
+    bench_support::security::connection(bootstrap)
         .rskafka_client()
         .await
         .unwrap_or_else(|e| fail(format!("connect to {bootstrap}: {e}")))
@@ -105,8 +104,10 @@ async fn throughput(flags: &Flags) -> String {
             progress.count()
         ));
     }
+    // While the fetch loops still hold their connections (see bench_support::sockets).
+    let connections = bench_support::sockets::connections_line();
     tasks.iter().for_each(JoinHandle::abort);
-    progress.result_line()
+    format!("{}\n{connections}", progress.result_line())
 }
 
 async fn latency(flags: &Flags) -> String {

@@ -1,10 +1,12 @@
 //! What the bench examples (bench_preload, bench_raw_rskafka, bench_listener) share: the record
-//! value they all decode, command-line flags, the clock, and the `BENCH …` result line that
-//! bench/run.sh parses. Included by each example with `#[path]`; not an example of its own.
+//! value they all decode, command-line flags, the clock, the `BENCH …` result line that
+//! bench/run.sh parses, the security settings of a secured cluster and the socket census. Included by each example with `#[path]`; not an example of its own.
 
 #![allow(dead_code)] // each example uses its own subset
 
 pub mod paced_producer;
+pub mod security;
+pub mod sockets;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -3,7 +3,6 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use kafka_listener::client::ConnectionConfig;
 use kafka_listener::producer::partition_for_key;
 use rskafka::chrono::DateTime;
 use rskafka::client::partition::{Compression, PartitionClient, UnknownTopicHandling};
@@ -26,8 +25,7 @@ pub struct PacedProducer {
 
 impl PacedProducer {
     pub async fn connect(bootstrap: &str, topic: &str, partitions: i32) -> Result<Self, String> {
-        let client = ConnectionConfig::new(bootstrap.split(','))
-            .request_timeout(Duration::from_secs(30))
+        let client = super::security::connection(bootstrap)
             .rskafka_client()
             .await
             .map_err(|e| format!("connect the producer: {e}"))?;
