@@ -211,6 +211,27 @@ async fn futures_join_all<F: std::future::Future<Output = usize> + Send + 'stati
     out
 }
 
+/// Starts listener `id`, whose topic and group come from `fetcher.<key>.topic` / `.group`,
+/// reading from the earliest offset.
+async fn start_listener(
+    kafka: &TestKafka,
+    id: &str,
+    key: &str,
+    topic: &str,
+    group: &str,
+) -> kafka_listener::RunningApp {
+    let yaml = format!(
+        "spring.kafka:\n  bootstrap-servers: {}\n  consumer.auto-offset-reset: earliest\nfetcher.{key}:\n  topic: {topic}\n  group: {group}\n",
+        kafka.bootstrap()
+    );
+    App::from_yaml_str(&yaml)
+        .unwrap()
+        .listeners([id])
+        .start()
+        .await
+        .unwrap()
+}
+
 /// A handled record's headers, name → value (`None`: Kafka's null).
 type SeenHeaders = Vec<(String, Option<Vec<u8>>)>;
 
@@ -265,16 +286,7 @@ async fn fetcher_a_null_header_value_does_not_stop_the_listeners_partition() {
     )
     .await;
 
-    let yaml = format!(
-        "spring.kafka:\n  bootstrap-servers: {}\n  consumer.auto-offset-reset: earliest\nfetcher.nulls:\n  topic: {topic}\n  group: {group}\n",
-        kafka.bootstrap()
-    );
-    let app = App::from_yaml_str(&yaml)
-        .unwrap()
-        .listeners(["fetcher-null-headers"])
-        .start()
-        .await
-        .unwrap();
+    let app = start_listener(&kafka, "fetcher-null-headers", "nulls", &topic, &group).await;
     eventually("all 11 records handled", WAIT, || async {
         SEEN.lock().unwrap().len() >= 11
     })
@@ -418,16 +430,7 @@ async fn fetcher_out_of_range_position_resets_raises_an_event_and_reports_lag() 
         batch(&records, Compression::None),
     )
     .await;
-    let yaml = format!(
-        "spring.kafka:\n  bootstrap-servers: {}\n  consumer.auto-offset-reset: earliest\nfetcher.reset:\n  topic: {topic}\n  group: {group}\n",
-        kafka.bootstrap()
-    );
-    let app = App::from_yaml_str(&yaml)
-        .unwrap()
-        .listeners(["fetcher-reset"])
-        .start()
-        .await
-        .unwrap();
+    let app = start_listener(&kafka, "fetcher-reset", "reset", &topic, &group).await;
     eventually("records 0-2 handled", WAIT, || async {
         RESET_SEEN.lock().unwrap().len() >= 3
     })
@@ -469,4 +472,80 @@ async fn fetcher_out_of_range_position_resets_raises_an_event_and_reports_lag() 
     .await;
     app.shutdown().await.unwrap();
     assert_eq!(*RESET_SEEN.lock().unwrap(), [0, 1, 2, 0, 1, 2]);
+}
+
+#[tokio::test]
+async fn fetcher_lag_counts_to_the_high_watermark_or_under_read_committed_to_the_last_stable_offset(
+) {
+    let kafka = TestKafka::start().await;
+    let topic = unique_name("fetcher-lag");
+    kafka.create_topic(&topic, 1).await;
+    let mut producer = TransactionalProducer::init(kafka.connection(), &unique_name("txn")).await;
+    producer.send(&topic, 0, &["c1", "c2"]).await;
+    producer.commit().await;
+    producer.send(&topic, 0, &["open1", "open2", "open3"]).await;
+    // Log: c1 c2 marker open1 open2 open3 — high watermark 6, last stable offset 3.
+    let uncommitted = Fetcher::new(kafka.connection().clone(), settings());
+    let got = fetch_all(&uncommitted, &topic, 0, 6).await;
+    assert_eq!(values(&got), ["c1", "c2", "open1", "open2", "open3"]);
+    let lag = uncommitted.lag(&topic, 0).expect("lag after a fetch");
+    assert_eq!((lag.position, lag.high_watermark, lag.lag), (6, 6, 0));
+
+    let committed = Fetcher::new(
+        kafka.connection().clone(),
+        FetchSettings {
+            isolation: IsolationLevel::ReadCommitted,
+            ..settings()
+        },
+    );
+    let got = fetch_all(&committed, &topic, 0, 3).await;
+    assert_eq!(values(&got), ["c1", "c2"]);
+    let lag = committed.lag(&topic, 0).expect("lag after a fetch");
+    assert_eq!(
+        (
+            lag.position,
+            lag.high_watermark,
+            lag.last_stable_offset,
+            lag.lag
+        ),
+        (3, 6, 3, 0),
+        "read_committed: nothing readable past the open transaction"
+    );
+    producer.abort().await;
+}
+
+#[tokio::test]
+async fn fetcher_a_deleted_topic_is_reported_as_not_found() {
+    let kafka = TestKafka::start().await;
+    let topic = unique_name("fetcher-deleted");
+    kafka.create_topic(&topic, 1).await;
+    produce_raw(
+        kafka.connection(),
+        &topic,
+        0,
+        batch(&[record(0, Some("k"), Some("v"))], Compression::None),
+    )
+    .await;
+    let partition = Fetcher::new(kafka.connection().clone(), settings()).partition(&topic, 0);
+    assert_eq!(partition.fetch(0).await.unwrap().records.len(), 1);
+    kafka
+        .connection()
+        .rskafka_client()
+        .await
+        .unwrap()
+        .controller_client()
+        .unwrap()
+        .delete_topic(&topic, 10_000)
+        .await
+        .unwrap();
+    // The next fetches find the topic gone (real Kafka deletes asynchronously: brokers may
+    // first answer UNKNOWN_TOPIC_ID or NOT_LEADER_OR_FOLLOWER, which the fetcher follows up with
+    // Metadata until the topic is reported missing).
+    eventually("the fetcher to report the topic missing", WAIT, || async {
+        matches!(
+            partition.fetch(1).await,
+            Err(FetchError::TopicNotFound { topic: ref t, partition: 0 }) if *t == topic
+        )
+    })
+    .await;
 }

@@ -1,7 +1,7 @@
 //! One broker's fetch loop: gathers the partitions that asked while the previous request was on
 //! the wire and sends them as one Fetch request.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -91,11 +91,14 @@ pub(super) async fn run(
 ) {
     // The broker may hold a Fetch for max_wait before answering; the deadline is on top of it.
     let timeout = request_timeout + settings.max_wait;
+    let mut previous: HashSet<(Arc<str>, i32)> = HashSet::new();
     while let Some(first) = jobs.recv().await {
-        let mut round = vec![first];
-        while let Ok(job) = jobs.try_recv() {
-            round.push(job);
-        }
+        let round = gather(first, &mut jobs, &previous).await;
+        previous = round
+            .iter()
+            .map(|job| (Arc::clone(&job.topic), job.partition))
+            .collect();
+        let mut round = round;
         round.retain(|job| !job.reply.is_closed());
         if round.is_empty() {
             continue;
@@ -120,6 +123,41 @@ pub(super) async fn run(
                     let _ = job.reply.send(Err(error.clone()));
                 }
             }
+        }
+    }
+}
+
+/// How long a round waits for the partitions of the previous round that have not asked again
+/// yet. Their workers ask right after the previous answer, but a moment apart: without the
+/// wait, the first one would go out alone and, if it has no new data, hold every other
+/// partition of this broker back for a whole `fetch.max.wait.ms`.
+const GATHER_WINDOW: Duration = Duration::from_millis(1);
+
+/// The next round's jobs: `first`, whatever else is queued, and — for at most
+/// [`GATHER_WINDOW`] — the partitions of the previous round still to ask.
+async fn gather(
+    first: FetchJob,
+    jobs: &mut mpsc::UnboundedReceiver<FetchJob>,
+    previous: &HashSet<(Arc<str>, i32)>,
+) -> Vec<FetchJob> {
+    fn take(job: FetchJob, round: &mut Vec<FetchJob>, missing: &mut HashSet<(Arc<str>, i32)>) {
+        missing.remove(&(Arc::clone(&job.topic), job.partition));
+        round.push(job);
+    }
+    let mut missing = previous.clone();
+    let mut round = Vec::new();
+    take(first, &mut round, &mut missing);
+    let deadline = tokio::time::Instant::now() + GATHER_WINDOW;
+    loop {
+        while let Ok(job) = jobs.try_recv() {
+            take(job, &mut round, &mut missing);
+        }
+        if missing.is_empty() {
+            return round;
+        }
+        match tokio::time::timeout_at(deadline, jobs.recv()).await {
+            Ok(Some(job)) => take(job, &mut round, &mut missing),
+            Ok(None) | Err(_) => return round,
         }
     }
 }
