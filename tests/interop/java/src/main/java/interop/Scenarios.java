@@ -55,12 +55,10 @@ final class Scenarios implements AutoCloseable {
     Scenarios(String bootstrap, String run) {
         this.bootstrap = bootstrap;
         this.run = run;
-        Properties adminProps = new Properties();
-        adminProps.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+        Properties adminProps = ClientConfig.forBootstrap(bootstrap);
         adminProps.put(AdminClientConfig.CLIENT_ID_CONFIG, "interop-java");
         this.admin = Admin.create(adminProps);
-        Properties producerProps = new Properties();
-        producerProps.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+        Properties producerProps = ClientConfig.forBootstrap(bootstrap);
         producerProps.put(ProducerConfig.CLIENT_ID_CONFIG, "interop-java");
         producerProps.put(ProducerConfig.ACKS_CONFIG, "all");
         producerProps.put(ProducerConfig.LINGER_MS_CONFIG, 5);
@@ -68,8 +66,7 @@ final class Scenarios implements AutoCloseable {
     }
 
     private KafkaConsumer<byte[], byte[]> consumer(String group) {
-        Properties props = new Properties();
-        props.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+        Properties props = ClientConfig.forBootstrap(bootstrap);
         props.put(ConsumerConfig.GROUP_ID_CONFIG, group);
         props.put(ConsumerConfig.CLIENT_ID_CONFIG, "interop-java");
         props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
