@@ -94,6 +94,8 @@ final class NullHeaders {
         Properties props = ClientConfig.forBootstrap(bootstrap);
         props.put(ProducerConfig.CLIENT_ID_CONFIG, "interop-java-headers");
         props.put(ProducerConfig.ACKS_CONFIG, "all");
+        // A fresh topic: one request in flight, see Scenarios (KAFKA-15591).
+        props.put(ProducerConfig.MAX_IN_FLIGHT_REQUESTS_PER_CONNECTION, 1);
         try (KafkaProducer<byte[], byte[]> producer =
                 new KafkaProducer<>(props, new ByteArraySerializer(), new ByteArraySerializer())) {
             String wrongTimestamp = null;

@@ -90,6 +90,8 @@ final class Transactions {
         props.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, "interop-" + run + "-java-txn");
         props.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
         props.put(ProducerConfig.ACKS_CONFIG, "all");
+        // A fresh topic: one request in flight, see Scenarios (KAFKA-15591).
+        props.put(ProducerConfig.MAX_IN_FLIGHT_REQUESTS_PER_CONNECTION, 1);
         try (KafkaProducer<byte[], byte[]> producer =
                 new KafkaProducer<>(props, new ByteArraySerializer(), new ByteArraySerializer())) {
             producer.initTransactions();
