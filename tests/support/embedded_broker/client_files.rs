@@ -87,9 +87,13 @@ pub fn write(
     }
     write_file(&yml, &text)?;
 
-    let mut java = format!("# Java kafka-clients settings for {origin}.\nsecurity.protocol={name}\n");
+    let mut java =
+        format!("# Java kafka-clients settings for {origin}.\nsecurity.protocol={name}\n");
     if protocol.uses_sasl() {
-        let _ = write!(java, "sasl.mechanism={CLIENT_MECHANISM}\nsasl.jaas.config={jaas}\n");
+        let _ = write!(
+            java,
+            "sasl.mechanism={CLIENT_MECHANISM}\nsasl.jaas.config={jaas}\n"
+        );
     }
     if let Some(tls) = &tls {
         let _ = write!(
@@ -107,8 +111,9 @@ pub fn write(
     }
     write_file(&dir.join("client.properties"), &java)?;
 
-    let mut rdkafka =
-        format!("# librdkafka (confluent-kafka) settings for {origin}.\nsecurity.protocol={name}\n");
+    let mut rdkafka = format!(
+        "# librdkafka (confluent-kafka) settings for {origin}.\nsecurity.protocol={name}\n"
+    );
     if protocol.uses_sasl() {
         let _ = write!(
             rdkafka,
@@ -174,15 +179,21 @@ fn write_tls(
     protocol: SecurityProtocol,
     password: &str,
 ) -> io::Result<TlsFiles> {
-    let invalid = |what: &str, e: String| io::Error::new(io::ErrorKind::InvalidData, format!("{what}: {e}"));
+    let invalid =
+        |what: &str, e: String| io::Error::new(io::ErrorKind::InvalidData, format!("{what}: {e}"));
     let ca_pem = dir.join("ca.pem");
     write_file(&ca_pem, certificates.ca_pem())?;
     write_file(&dir.join("client-truststore.pem"), certificates.ca_pem())?;
     let ca = pem_certificates(certificates.ca_pem())?;
     let mut truststore = KeyStore::new();
     for (n, der) in ca.iter().enumerate() {
-        let alias = if n == 0 { "ca".to_owned() } else { format!("ca-{n}") };
-        let certificate = Certificate::from_der(der).map_err(|e| invalid("the CA", e.to_string()))?;
+        let alias = if n == 0 {
+            "ca".to_owned()
+        } else {
+            format!("ca-{n}")
+        };
+        let certificate =
+            Certificate::from_der(der).map_err(|e| invalid("the CA", e.to_string()))?;
         truststore.add_entry(&alias, KeyStoreEntry::Certificate(certificate));
     }
     let truststore_p12 = dir.join("client-truststore.p12");
@@ -206,9 +217,13 @@ fn write_tls(
             Err(e) => return Err(invalid("the client key", e.to_string())),
         };
         let mut chain = Vec::new();
-        for der in pem_certificates(certificates.client_chain_pem())?.iter().chain(&ca) {
+        for der in pem_certificates(certificates.client_chain_pem())?
+            .iter()
+            .chain(&ca)
+        {
             chain.push(
-                Certificate::from_der(der).map_err(|e| invalid("the client chain", e.to_string()))?,
+                Certificate::from_der(der)
+                    .map_err(|e| invalid("the client chain", e.to_string()))?,
             );
         }
         let mut keystore = KeyStore::new();

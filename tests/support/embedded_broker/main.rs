@@ -99,7 +99,10 @@ async fn main() {
         match client_files::write(dir, &kafka.bootstrap(), protocol, kafka.certificates()) {
             Ok(yml) => println!("SPRING_CONFIG_ADDITIONAL_LOCATION={}", yml.display()),
             Err(e) => {
-                eprintln!("embedded-broker: cannot write the client files into {}: {e}", dir.display());
+                eprintln!(
+                    "embedded-broker: cannot write the client files into {}: {e}",
+                    dir.display()
+                );
                 std::process::exit(1);
             }
         }
