@@ -16,7 +16,7 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use kafka_listener::client::ConnectionConfig;
+use kafka_listener::config::KafkaProperties;
 use kafka_listener::producer::{KafkaTemplate, ProducerRecord, ProducerSettings};
 use kafka_listener::Headers;
 use rskafka::client::partition::UnknownTopicHandling;
@@ -67,7 +67,12 @@ fn option(args: &[String], name: &str) -> Option<String> {
 
 async fn same_partition(bootstrap: &str, run: &str) -> Result<(), String> {
     let topic = format!("interop-{run}-shared-keys");
-    let connection = ConnectionConfig::new(bootstrap.split(','))
+    // `spring.kafka.*` with no application file: what SPRING_CONFIG_ADDITIONAL_LOCATION adds
+    // (run.sh --security points it at the broker's client-security.yml), else PLAINTEXT.
+    let connection = KafkaProperties::from_yaml_str("{}")
+        .map_err(|e| format!("client settings: {e}"))?
+        .producer_connection()
+        .with_bootstrap_servers(bootstrap.split(','))
         .client_id("interop-template")
         .request_timeout(Duration::from_secs(30));
     let template = KafkaTemplate::connect(connection.clone(), ProducerSettings::default())

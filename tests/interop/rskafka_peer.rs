@@ -14,7 +14,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
-use kafka_listener::client::ConnectionConfig;
+use kafka_listener::config::KafkaProperties;
 use rskafka::client::partition::{Compression, UnknownTopicHandling};
 use rskafka::client::Client;
 use rskafka::record::Record;
@@ -70,8 +70,14 @@ fn report(scenario: &str, outcome: Result<(), String>) {
     }
 }
 
+/// rskafka's client through our `ConnectionConfig`, secured as `spring.kafka.*` says: with no
+/// application file that is what `SPRING_CONFIG_ADDITIONAL_LOCATION` adds (run.sh --security
+/// points it at the broker's client-security.yml), else PLAINTEXT.
 async fn connect(bootstrap: &str) -> Result<Client, String> {
-    ConnectionConfig::new(bootstrap.split(','))
+    KafkaProperties::from_yaml_str("{}")
+        .map_err(|e| format!("client settings: {e}"))?
+        .admin_connection()
+        .with_bootstrap_servers(bootstrap.split(','))
         .client_id("interop-rskafka")
         .request_timeout(Duration::from_secs(30))
         .rskafka_client()

@@ -8,6 +8,14 @@
 #                                                         set, else a cluster from
 #                                                         deploy/local/kafka.sh (default 3 brokers)
 #   tests/interop/run.sh --broker embedded                our embedded broker (see README.md)
+#   ... --security sasl_ssl                               every client over SASL_SSL (SCRAM-SHA-512
+#                                                         as alice, TLS trusting the generated CA),
+#                                                         configured from the client files of
+#                                                         kafka.sh / embedded-broker (README.md);
+#                                                         with --broker kafka and
+#                                                         KAFKA_BOOTSTRAP_SERVERS set,
+#                                                         SPRING_CONFIG_ADDITIONAL_LOCATION names
+#                                                         that cluster's client-security.yml
 #
 # stdout: one line per scenario, `PASS <peer> <scenario>` or `FAIL <peer> <scenario> <reason>`,
 # then as the LAST line `N passed, M failed`. Exit status 0 only if nothing failed. Setup
@@ -40,6 +48,7 @@ usage() {
 
 BROKER=""
 BROKERS=3
+SECURITY=plaintext
 while (($#)); do
     case $1 in
     --broker)
@@ -54,11 +63,22 @@ while (($#)); do
         BROKERS=${2:-}
         shift 2 || usage
         ;;
+    --security)
+        SECURITY=${2:-}
+        shift 2 || usage
+        ;;
+    --security=*)
+        SECURITY=${1#*=}
+        shift
+        ;;
     -h | --help) usage ;;
-    *) die "unknown option '$1' (expected --broker kafka|embedded [--brokers 1|3])" ;;
+    *) die "unknown option '$1' (expected --broker kafka|embedded [--brokers 1|3] [--security sasl_ssl])" ;;
     esac
 done
 [[ "$BROKER" == kafka || "$BROKER" == embedded ]] || die "--broker must be 'kafka' or 'embedded'"
+SECURITY=${SECURITY,,}
+[[ "$SECURITY" == plaintext || "$SECURITY" == sasl_ssl ]] ||
+    die "--security must be 'plaintext' (the default) or 'sasl_ssl'"
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/kafka-listener-interop.XXXXXX")
 KAFKA_STATE=""
@@ -165,6 +185,67 @@ peer_command() {
 }
 
 # ---------------------------------------------------------------------------------------------
+# Security: every peer reads its settings from the client files that deploy/local/kafka.sh
+# (`start --security P`) and embedded-broker (`--security P --client-files DIR`) write into one
+# directory, so both brokers configure each client the same way:
+#   SPRING_CONFIG_ADDITIONAL_LOCATION=DIR/client-security.yml  our App, template, rskafka peers
+#   KAFKA_CLIENT_PROPERTIES=DIR/client.properties              the Java peer (kafka-clients)
+#   KAFKA_LIBRDKAFKA_PROPERTIES=DIR/client-librdkafka.properties  confluent-kafka
+#   KAFKA_SECURITY_PROTOCOL, KAFKA_SASL_*, KAFKA_SSL_* from DIR/client.env  kafka-python
+# ---------------------------------------------------------------------------------------------
+PEER_SECURITY_VARS=(SPRING_CONFIG_ADDITIONAL_LOCATION KAFKA_CLIENT_PROPERTIES KAFKA_LIBRDKAFKA_PROPERTIES
+    KAFKA_SECURITY_PROTOCOL KAFKA_SASL_MECHANISM KAFKA_SASL_USERNAME KAFKA_SASL_PASSWORD
+    KAFKA_SSL_CAFILE KAFKA_SSL_CERTFILE KAFKA_SSL_KEYFILE KAFKA_SSL_STORE_PASSWORD)
+CLIENT_FILES="" # the directory of the client files, when secured
+
+# Plaintext runs give the peers none of the variables above, whatever the caller's environment
+# holds, so a leftover SPRING_CONFIG_ADDITIONAL_LOCATION cannot secure half of the clients.
+clear_peer_security() {
+    local var
+    for var in "${PEER_SECURITY_VARS[@]}"; do
+        if [[ -n "${!var:-}" ]]; then
+            log "plaintext run: not passing $var to the peers"
+            unset "$var"
+        fi
+    done
+}
+
+# export_peer_security DIR: hands the client files in DIR to every peer (see above).
+export_peer_security() {
+    local dir=$1 file line name
+    for file in client-security.yml client.properties client-librdkafka.properties client.env; do
+        [[ -r "$dir/$file" ]] || die "no client file $dir/$file (written by kafka.sh / embedded-broker with --security)"
+    done
+    CLIENT_FILES=$dir
+    export SPRING_CONFIG_ADDITIONAL_LOCATION="$dir/client-security.yml"
+    export KAFKA_CLIENT_PROPERTIES="$dir/client.properties"
+    export KAFKA_LIBRDKAFKA_PROPERTIES="$dir/client-librdkafka.properties"
+    # client.env is shell-sourceable, but only its KAFKA_SECURITY/SASL/SSL variables go to the
+    # peers: the bootstrap servers stay the --bootstrap argument.
+    while IFS= read -r line; do
+        name=${line%%=*}
+        case $name in
+        KAFKA_SECURITY_PROTOCOL | KAFKA_SASL_* | KAFKA_SSL_*) export "$name=${line#*=}" ;;
+        esac
+    done <"$dir/client.env"
+    local protocol
+    protocol=$(sed -n 's/^security\.protocol=//p' "$dir/client.properties")
+    [[ "${protocol,,}" == "$SECURITY" ]] ||
+        die "the client files in $dir are for $protocol, not --security $SECURITY"
+    log "peers use the $protocol client files in $dir"
+}
+
+# The probe's arguments for a secured broker: TLS trusting the CA, SASL/PLAIN as the user of the
+# client files (both brokers accept PLAIN next to the SCRAM mechanism the clients use).
+probe_security_args() {
+    PROBE_ARGS=()
+    [[ -n "${KAFKA_SSL_CAFILE:-}" ]] && PROBE_ARGS+=(--tls-ca "$KAFKA_SSL_CAFILE")
+    [[ -n "${KAFKA_SSL_CERTFILE:-}" ]] && PROBE_ARGS+=(--tls-cert "$KAFKA_SSL_CERTFILE" --tls-key "$KAFKA_SSL_KEYFILE")
+    [[ -n "${KAFKA_SASL_USERNAME:-}" ]] && PROBE_ARGS+=(--sasl-plain "$KAFKA_SASL_USERNAME:$KAFKA_SASL_PASSWORD")
+    return 0
+}
+
+# ---------------------------------------------------------------------------------------------
 # Broker
 # ---------------------------------------------------------------------------------------------
 BOOTSTRAP=""
@@ -173,21 +254,36 @@ CLUSTER_BROKERS=1 # how many brokers the data should be spread over
 start_kafka() {
     if [[ -n "${KAFKA_BOOTSTRAP_SERVERS:-}" ]]; then
         BOOTSTRAP=$KAFKA_BOOTSTRAP_SERVERS
+        if [[ $SECURITY != plaintext ]]; then
+            local location=${SPRING_CONFIG_ADDITIONAL_LOCATION:-}
+            location=${location#optional:}
+            location=${location#file:}
+            [[ -n "$location" ]] || die "--security $SECURITY with KAFKA_BOOTSTRAP_SERVERS set needs SPRING_CONFIG_ADDITIONAL_LOCATION=<state dir>/client-security.yml (both printed by deploy/local/kafka.sh start --security $SECURITY)"
+            export_peer_security "$(dirname "$location")"
+        fi
+        probe_security_args
         # Ask the cluster, not the bootstrap list: one address may front three brokers.
         local registered
-        registered=$(python3 "$ROOT/deploy/local/metadata_probe.py" "${BOOTSTRAP%%,*}") ||
+        registered=$(python3 "$ROOT/deploy/local/metadata_probe.py" "${PROBE_ARGS[@]}" "${BOOTSTRAP%%,*}") ||
             die "no Kafka broker answers at ${BOOTSTRAP%%,*} (from KAFKA_BOOTSTRAP_SERVERS=$BOOTSTRAP)"
         CLUSTER_BROKERS=$(grep -c . <<<"$registered")
         log "using the running cluster KAFKA_BOOTSTRAP_SERVERS=$BOOTSTRAP"
         return
     fi
     KAFKA_STATE="$WORK/kafka"
-    local line
-    line=$(KAFKA_STATE_DIR="$KAFKA_STATE" "$ROOT/deploy/local/kafka.sh" start --brokers "$BROKERS" | tail -n 1) ||
-        die "deploy/local/kafka.sh could not start Kafka"
-    BOOTSTRAP=${line#KAFKA_BOOTSTRAP_SERVERS=}
+    local out
+    out=$(KAFKA_STATE_DIR="$KAFKA_STATE" "$ROOT/deploy/local/kafka.sh" start --brokers "$BROKERS" \
+        --security "$SECURITY") || die "deploy/local/kafka.sh could not start Kafka"
+    BOOTSTRAP=$(tail -n 1 <<<"$out")
+    BOOTSTRAP=${BOOTSTRAP#KAFKA_BOOTSTRAP_SERVERS=}
     CLUSTER_BROKERS=$BROKERS
-    log "started Kafka with $BROKERS broker(s): $BOOTSTRAP"
+    if [[ $SECURITY != plaintext ]]; then
+        local location
+        location=$(sed -n 's/^SPRING_CONFIG_ADDITIONAL_LOCATION=//p' <<<"$out")
+        [[ -n "$location" ]] || die "deploy/local/kafka.sh printed no SPRING_CONFIG_ADDITIONAL_LOCATION= line"
+        export_peer_security "$(dirname "$location")"
+    fi
+    log "started Kafka with $BROKERS broker(s), $SECURITY: $BOOTSTRAP"
 }
 
 # The embedded broker's contract (documented in tests/interop/README.md): the binary
@@ -211,7 +307,11 @@ start_embedded() {
         tail -n 40 "$WORK/embedded-build.log" >&2
         die "the embedded broker did not build"
     }
-    (cd "$ROOT" && exec cargo run --quiet -p "$EMBEDDED_PACKAGE" --bin "$EMBEDDED_BIN") \
+    local -a options=()
+    if [[ $SECURITY != plaintext ]]; then
+        options=(--security "$SECURITY" --client-files "$WORK/embedded-client")
+    fi
+    (cd "$ROOT" && exec cargo run --quiet -p "$EMBEDDED_PACKAGE" --bin "$EMBEDDED_BIN" -- "${options[@]}") \
         </dev/null >"$WORK/embedded.out" 2>"$WORK/embedded.log" &
     EMBEDDED_PID=$!
     local deadline=$(($(date +%s) + 60))
@@ -225,7 +325,13 @@ start_embedded() {
         sleep 0.2
     done
     BOOTSTRAP=$(grep -m1 '^KAFKA_BOOTSTRAP_SERVERS=' "$WORK/embedded.out" | sed 's/^KAFKA_BOOTSTRAP_SERVERS=//')
-    log "embedded broker at $BOOTSTRAP"
+    if [[ $SECURITY != plaintext ]]; then
+        local location
+        location=$(sed -n 's/^SPRING_CONFIG_ADDITIONAL_LOCATION=//p' "$WORK/embedded.out")
+        [[ -n "$location" ]] || die "the embedded broker printed no SPRING_CONFIG_ADDITIONAL_LOCATION= line"
+        export_peer_security "$(dirname "$location")"
+    fi
+    log "embedded broker ($SECURITY) at $BOOTSTRAP"
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -349,6 +455,7 @@ main() {
     setup_python_peers
     setup_java_peer
     setup_rust_peers
+    if [[ $SECURITY == plaintext ]]; then clear_peer_security; fi
     if [[ $BROKER == kafka ]]; then start_kafka; else start_embedded; fi
 
     RUN="r$(date +%s)-$$"

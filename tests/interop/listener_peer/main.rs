@@ -30,11 +30,12 @@ mod partition_order;
 mod transactions;
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use kafka_listener::client::ConnectionConfig;
+use kafka_listener::config::KafkaProperties;
 use kafka_listener::group::{GroupConfig, GroupMember, TopicPartition};
 use kafka_listener::{kafka_listener, Acknowledgment, App, ConsumerRecord, State};
 use rskafka::client::partition::{OffsetAt, UnknownTopicHandling};
@@ -127,8 +128,25 @@ fn expected(producer: &str, i: usize) -> Expected {
     )
 }
 
+/// `spring.kafka.*` as our App reads it with no application file: empty but for what
+/// `SPRING_CONFIG_ADDITIONAL_LOCATION` adds (run.sh --security points it at the
+/// client-security.yml of the broker), so this peer's helper clients are secured exactly like
+/// its listeners. Loaded once; a bad file ends the peer with the loader's message.
+fn client_properties() -> &'static KafkaProperties {
+    static PROPERTIES: OnceLock<KafkaProperties> = OnceLock::new();
+    PROPERTIES.get_or_init(|| {
+        KafkaProperties::from_yaml_str("{}").unwrap_or_else(|e| {
+            eprintln!("interop-listener-peer: cannot load the client settings: {e}");
+            std::process::exit(2);
+        })
+    })
+}
+
+/// The connection of this peer's helper clients (admin, template, offset checks).
 pub(crate) fn connection(bootstrap: &str) -> ConnectionConfig {
-    ConnectionConfig::new(bootstrap.split(','))
+    client_properties()
+        .admin_connection()
+        .with_bootstrap_servers(bootstrap.split(','))
         .client_id("interop-listener")
         .request_timeout(Duration::from_secs(30))
 }
@@ -371,6 +389,7 @@ async fn main() {
                 .unwrap_or_else(|_| "warn,rskafka=error".into()),
         )
         .init();
+    client_properties();
     let args = match parse_args() {
         Ok(args) => args,
         Err(message) => {

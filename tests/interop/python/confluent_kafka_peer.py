@@ -15,10 +15,35 @@ from interop_common import Received, ScenarioFailed  # noqa: E402
 TIMEOUT_S = 30.0
 
 
+def security_settings():
+    """librdkafka's security keys from the file KAFKA_LIBRDKAFKA_PROPERTIES names: the
+    client-librdkafka.properties that deploy/local/kafka.sh and the secured embedded-broker write
+    (run.sh sets it with --security); none when it is unset, i.e. PLAINTEXT."""
+    path = os.environ.get("KAFKA_LIBRDKAFKA_PROPERTIES")
+    if not path:
+        return {}
+    settings = {}
+    with open(path) as f:
+        for line in f:
+            line = line.strip()
+            if line and not line.startswith(("#", "!")):
+                key, _, value = line.partition("=")
+                settings[key.strip()] = value.strip()
+    return settings
+
+
+SECURITY = security_settings()
+
+
+def config(settings):
+    """`settings` with the security keys added."""
+    return {**settings, **SECURITY}
+
+
 class ConfluentConsumer:
     def __init__(self, bootstrap, group):
         self.consumer = Consumer(
-            {
+            config({
                 "bootstrap.servers": bootstrap,
                 "group.id": group,
                 "client.id": "interop-confluent-kafka",
@@ -26,7 +51,7 @@ class ConfluentConsumer:
                 "auto.offset.reset": "earliest",
                 "session.timeout.ms": 10000,
                 "heartbeat.interval.ms": 1000,
-            }
+            })
         )
 
     def subscribe(self, topic):
@@ -75,9 +100,9 @@ class ConfluentClient:
 
     def __init__(self, bootstrap):
         self.bootstrap = bootstrap
-        self.admin = AdminClient({"bootstrap.servers": bootstrap, "client.id": "interop-confluent-kafka"})
+        self.admin = AdminClient(config({"bootstrap.servers": bootstrap, "client.id": "interop-confluent-kafka"}))
         self.producer = Producer(
-            {
+            config({
                 "bootstrap.servers": bootstrap,
                 "client.id": "interop-confluent-kafka",
                 "acks": "all",
@@ -86,7 +111,7 @@ class ConfluentClient:
                 # librdkafka's default (consistent_random, CRC32) places keys differently from
                 # Java; murmur2_random is its documented Java-compatible partitioner.
                 "partitioner": "murmur2_random",
-            }
+            })
         )
 
     def create_topic(self, topic, partitions):
@@ -179,7 +204,7 @@ def group_member(argv):
                 raise ScenarioFailed("the judge never wrote `join`")
             time.sleep(0.05)
         consumer = Consumer(
-            {
+            config({
                 "bootstrap.servers": args.bootstrap,
                 "group.id": args.group,
                 "client.id": "interop-confluent-kafka-member",
@@ -188,7 +213,7 @@ def group_member(argv):
                 "session.timeout.ms": 10000,
                 "heartbeat.interval.ms": 1000,
                 "partition.assignment.strategy": "range",
-            }
+            })
         )
         consumer.subscribe([args.topic])
         owned = None

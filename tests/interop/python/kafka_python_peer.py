@@ -16,6 +16,31 @@ from interop_common import Received  # noqa: E402
 REQUEST_TIMEOUT_MS = 30000
 
 
+def security_settings():
+    """kafka-python's security arguments from the KAFKA_* variables of the client.env that
+    deploy/local/kafka.sh and the secured embedded-broker write (run.sh exports them with
+    --security); none when KAFKA_SECURITY_PROTOCOL is unset, i.e. PLAINTEXT."""
+    env = os.environ
+    protocol = env.get("KAFKA_SECURITY_PROTOCOL")
+    if not protocol:
+        return {}
+    settings = {"security_protocol": protocol}
+    if "SASL" in protocol:
+        settings.update(
+            sasl_mechanism=env["KAFKA_SASL_MECHANISM"],
+            sasl_plain_username=env["KAFKA_SASL_USERNAME"],
+            sasl_plain_password=env["KAFKA_SASL_PASSWORD"],
+        )
+    if "SSL" in protocol:
+        settings.update(ssl_cafile=env["KAFKA_SSL_CAFILE"], ssl_check_hostname=True)
+        if env.get("KAFKA_SSL_CERTFILE"):
+            settings.update(ssl_certfile=env["KAFKA_SSL_CERTFILE"], ssl_keyfile=env["KAFKA_SSL_KEYFILE"])
+    return settings
+
+
+SECURITY = security_settings()
+
+
 class KafkaPythonConsumer:
     def __init__(self, bootstrap, group):
         self.consumer = KafkaConsumer(
@@ -26,6 +51,7 @@ class KafkaPythonConsumer:
             auto_offset_reset="earliest",
             session_timeout_ms=10000,
             heartbeat_interval_ms=1000,
+            **SECURITY,
         )
 
     def subscribe(self, topic):
@@ -65,13 +91,16 @@ class KafkaPythonClient:
 
     def __init__(self, bootstrap):
         self.bootstrap = bootstrap
-        self.admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="interop-kafka-python")
+        self.admin = KafkaAdminClient(
+            bootstrap_servers=bootstrap, client_id="interop-kafka-python", **SECURITY
+        )
         self.producer = KafkaProducer(
             bootstrap_servers=bootstrap,
             client_id="interop-kafka-python",
             acks="all",
             linger_ms=5,
             request_timeout_ms=REQUEST_TIMEOUT_MS,
+            **SECURITY,
         )
 
     def create_topic(self, topic, partitions):

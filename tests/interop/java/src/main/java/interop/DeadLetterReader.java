@@ -36,8 +36,7 @@ final class DeadLetterReader {
     static void read(String bootstrap, String run) throws Scenarios.Failed {
         String topic = "interop-" + run + "-dlt";
         String dlt = topic + "-dlt";
-        Properties props = new Properties();
-        props.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+        Properties props = ClientConfig.forBootstrap(bootstrap);
         props.put(ConsumerConfig.CLIENT_ID_CONFIG, "interop-java-dlt");
         props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
         List<ConsumerRecord<byte[], byte[]>> records = new ArrayList<>();

@@ -50,8 +50,7 @@ final class MixedGroupMember {
             }
             Thread.sleep(50);
         }
-        Properties props = new Properties();
-        props.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+        Properties props = ClientConfig.forBootstrap(bootstrap);
         props.put(ConsumerConfig.GROUP_ID_CONFIG, group);
         props.put(ConsumerConfig.CLIENT_ID_CONFIG, "interop-java-member");
         props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);

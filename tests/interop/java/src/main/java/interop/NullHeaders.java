@@ -82,8 +82,7 @@ final class NullHeaders {
     static void produce(String bootstrap, String run) throws Exception {
         String logAppend = logAppendTopic(run);
         String createTime = createTimeTopic(run);
-        Properties adminProps = new Properties();
-        adminProps.put("bootstrap.servers", bootstrap);
+        Properties adminProps = ClientConfig.forBootstrap(bootstrap);
         adminProps.put("client.id", "interop-java-headers");
         try (Admin admin = Admin.create(adminProps)) {
             admin.createTopics(List.of(
@@ -92,10 +91,11 @@ final class NullHeaders {
                     new NewTopic(createTime, PARTITIONS, (short) 1)))
                     .all().get(30, TimeUnit.SECONDS);
         }
-        Properties props = new Properties();
-        props.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+        Properties props = ClientConfig.forBootstrap(bootstrap);
         props.put(ProducerConfig.CLIENT_ID_CONFIG, "interop-java-headers");
         props.put(ProducerConfig.ACKS_CONFIG, "all");
+        // A fresh topic: one request in flight, see Scenarios (KAFKA-15591).
+        props.put(ProducerConfig.MAX_IN_FLIGHT_REQUESTS_PER_CONNECTION, 1);
         try (KafkaProducer<byte[], byte[]> producer =
                 new KafkaProducer<>(props, new ByteArraySerializer(), new ByteArraySerializer())) {
             String wrongTimestamp = null;
@@ -129,8 +129,7 @@ final class NullHeaders {
 
     /** The precise reason first: did the broker keep the config CreateTopics asked for? */
     private static void checkLogAppendTimeConfig(String bootstrap, String topic) throws Exception {
-        Properties adminProps = new Properties();
-        adminProps.put("bootstrap.servers", bootstrap);
+        Properties adminProps = ClientConfig.forBootstrap(bootstrap);
         adminProps.put("client.id", "interop-java-headers");
         try (Admin admin = Admin.create(adminProps)) {
             ConfigResource resource = new ConfigResource(ConfigResource.Type.TOPIC, topic);

@@ -80,18 +80,18 @@ final class Transactions {
 
     static void produce(String bootstrap, String run) throws Exception {
         String topic = topic(run);
-        Properties adminProps = new Properties();
-        adminProps.put("bootstrap.servers", bootstrap);
+        Properties adminProps = ClientConfig.forBootstrap(bootstrap);
         adminProps.put("client.id", "interop-java-txn");
         try (Admin admin = Admin.create(adminProps)) {
             admin.createTopics(List.of(new NewTopic(topic, PARTITIONS, (short) 1))).all().get(30, TimeUnit.SECONDS);
         }
-        Properties props = new Properties();
-        props.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+        Properties props = ClientConfig.forBootstrap(bootstrap);
         props.put(ProducerConfig.CLIENT_ID_CONFIG, "interop-java-txn");
         props.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, "interop-" + run + "-java-txn");
         props.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
         props.put(ProducerConfig.ACKS_CONFIG, "all");
+        // A fresh topic: one request in flight, see Scenarios (KAFKA-15591).
+        props.put(ProducerConfig.MAX_IN_FLIGHT_REQUESTS_PER_CONNECTION, 1);
         try (KafkaProducer<byte[], byte[]> producer =
                 new KafkaProducer<>(props, new ByteArraySerializer(), new ByteArraySerializer())) {
             producer.initTransactions();
