@@ -431,6 +431,10 @@ where
                 biased;
                 result = &mut handler => return (Some(result), false),
                 Some(event) = self.acks.recv() => self.on_ack(event).await,
+                // A commit asked for while the previous one was on the wire goes out when that
+                // one is answered, not only once this handler returns (RECORD mode held a
+                // commit back for as long as the next record's handler ran).
+                answer = self.commits.answer() => self.on_commit_done(answer).await,
                 control = self.control.recv() => match control {
                     Some(Control::Stop(reply)) => {
                         self.stop = Some(reply);
