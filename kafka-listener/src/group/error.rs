@@ -95,14 +95,6 @@ pub enum GroupError {
         /// The protocol name.
         protocol: String,
     },
-    /// The data-plane client (rskafka) used for ListOffsets could not be built.
-    #[error("group {group}: cannot connect the data-plane client: {reason}")]
-    DataPlane {
-        /// The group id.
-        group: String,
-        /// rskafka's error.
-        reason: String,
-    },
     /// Listing offsets for `auto.offset.reset` failed.
     #[error("group {group}: cannot list offsets of {partition}: {reason}")]
     ListOffsets {
