@@ -5,6 +5,8 @@
 //! owner of the tracker — applies it. Each assignment of a partition gets a new channel, so a
 //! handle from an earlier assignment can never move the new one's commits.
 
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::sync::mpsc;
@@ -30,18 +32,34 @@ pub enum AckEvent {
 #[derive(Debug, Clone)]
 pub struct AckEvents {
     sender: mpsc::UnboundedSender<AckEvent>,
+    /// Nacks not yet taken by the delivery they belong to: a handler that nacks and then
+    /// returns (even an error) has its record redelivered after the sleep, not retried, and the
+    /// delivery must see that the moment the handler returns, before the event is read.
+    nacks: Arc<Mutex<BTreeMap<i64, Duration>>>,
 }
 
 impl AckEvents {
     /// A channel for the worker of one assignment of one partition.
     pub fn channel() -> (Self, AckEventReceiver) {
         let (sender, receiver) = mpsc::unbounded_channel();
-        (Self { sender }, AckEventReceiver { receiver })
+        let nacks = Arc::default();
+        (Self { sender, nacks }, AckEventReceiver { receiver })
+    }
+
+    /// Takes the first nack of an offset in `first..=last`, if a handler sent one.
+    pub(crate) fn take_nack(&self, first: i64, last: i64) -> Option<(i64, Duration)> {
+        let mut nacks = self.nacks.lock().expect("nacks lock");
+        let (&offset, &sleep) = nacks.range(first..=last).next()?;
+        nacks.remove(&offset);
+        Some((offset, sleep))
     }
 
     /// Sends an acknowledgment. After the worker stopped (revoked partition, shutdown) this is a
     /// no-op with a warning: never a wrong commit.
     pub fn send(&self, event: AckEvent) {
+        if let AckEvent::Nack { offset, sleep } = event {
+            self.nacks.lock().expect("nacks lock").insert(offset, sleep);
+        }
         if self.sender.send(event).is_err() {
             tracing::warn!(
                 ?event,

@@ -11,7 +11,7 @@ use std::time::Duration;
 use super::ack_events::AckEvents;
 use super::events::ContainerEvent;
 use super::member::{MemberControl, MemberEnvironment, MemberSettings, Partitions};
-use super::partition_worker::{ListenerDispatch, PartitionCommitter};
+use super::worker::{ListenerDispatch, PartitionCommitter};
 use crate::client::ConnectionConfig;
 use crate::error::DeliveryFailure;
 use crate::group::{

@@ -13,7 +13,9 @@
 //! What is committed is always the [`OffsetTracker`](super::OffsetTracker)'s contiguous
 //! acknowledged prefix; this type only says *when*.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use tokio::time::Instant;
 
 /// An ack mode with its parameters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,7 +49,8 @@ impl CommitPolicy {
 ///
 /// ```
 /// use kafka_listener::container::{CommitPolicy, CommitSchedule};
-/// use std::time::{Duration, Instant};
+/// use std::time::Duration;
+/// use tokio::time::Instant;
 ///
 /// let start = Instant::now();
 /// let mut schedule = CommitSchedule::new(CommitPolicy::Count(2), start);
@@ -106,14 +109,34 @@ impl CommitSchedule {
         }
     }
 
-    /// For auto-commit: `true` when the interval has passed, checked on a timer even while no
-    /// poll completes.
-    pub fn auto_commit_due(&self, now: Instant) -> bool {
+    /// When the policy commits what is acknowledged if no other event comes: the timer that
+    /// serves partitions whose records stopped arriving. `idle` says that every record handed
+    /// out has finished, so an acknowledgment that arrived after its poll ended (a MANUAL ack
+    /// sent later, a record finished after the poll's commit) is committed now instead of with
+    /// the next poll, which may never come. `None`: only an event commits.
+    ///
+    /// ```
+    /// use kafka_listener::container::{CommitPolicy, CommitSchedule};
+    /// use std::time::Duration;
+    /// use tokio::time::Instant;
+    ///
+    /// let start = Instant::now();
+    /// let time = CommitSchedule::new(CommitPolicy::Time(Duration::from_secs(5)), start);
+    /// assert_eq!(time.due_at(false), Some(start + Duration::from_secs(5)));
+    /// let manual = CommitSchedule::new(CommitPolicy::Manual, start);
+    /// assert_eq!(manual.due_at(false), None);
+    /// assert_eq!(manual.due_at(true), Some(start));
+    /// ```
+    pub fn due_at(&self, idle: bool) -> Option<Instant> {
         match self.policy {
-            CommitPolicy::AutoCommit(interval) => {
-                now.saturating_duration_since(self.last_commit) >= interval
-            }
-            _ => false,
+            CommitPolicy::Time(interval)
+            | CommitPolicy::CountTime(_, interval)
+            | CommitPolicy::AutoCommit(interval) => Some(self.last_commit + interval),
+            CommitPolicy::Count(_) => None,
+            CommitPolicy::Record
+            | CommitPolicy::Batch
+            | CommitPolicy::Manual
+            | CommitPolicy::ManualImmediate => idle.then_some(self.last_commit),
         }
     }
 
@@ -199,9 +222,8 @@ mod tests {
     #[test]
     fn auto_commit_is_due_every_interval() {
         let (mut s, start) = schedule(CommitPolicy::AutoCommit(5 * SECOND));
-        assert!(!s.auto_commit_due(start + SECOND));
-        assert!(s.auto_commit_due(start + 5 * SECOND));
+        assert_eq!(s.due_at(false), Some(start + 5 * SECOND));
         s.committed(start + 5 * SECOND);
-        assert!(!s.auto_commit_due(start + 6 * SECOND));
+        assert_eq!(s.due_at(false), Some(start + 10 * SECOND));
     }
 }

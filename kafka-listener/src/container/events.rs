@@ -63,6 +63,21 @@ pub enum ContainerEvent {
         /// The partition.
         partition: TopicPartition,
     },
+    /// A partition's offset commits keep failing (raised every
+    /// [`COMMIT_FAILURES_PER_EVENT`](Self::COMMIT_FAILURES_PER_EVENT) failures in a row); the
+    /// worker keeps retrying with back-off, and records stay uncommitted meanwhile.
+    CommitFailed {
+        /// The listener.
+        listener: String,
+        /// The partition.
+        partition: TopicPartition,
+        /// The position that could not be committed.
+        position: i64,
+        /// Failed commits in a row.
+        failures: u32,
+        /// The last error.
+        error: String,
+    },
     /// The consumer failed; it retries or rejoins on its own.
     ConsumerError {
         /// The listener.
@@ -72,4 +87,9 @@ pub enum ContainerEvent {
         /// `true` for max.poll.interval.ms exceeded: the member left the group.
         poll_interval_exceeded: bool,
     },
+}
+
+impl ContainerEvent {
+    /// How many commit failures in a row raise one [`ContainerEvent::CommitFailed`].
+    pub const COMMIT_FAILURES_PER_EVENT: u32 = 3;
 }

@@ -3,8 +3,7 @@
 use std::time::Duration;
 
 use super::commit_policy::CommitPolicy;
-use super::lanes::Parallelism;
-use super::partition_worker::{ResetPolicy, WorkerSettings};
+use super::worker::{ResetPolicy, WorkerSettings};
 use crate::client::fetch::{FetchSettings, IsolationLevel};
 use crate::config::{AckMode, AutoOffsetReset, ConsumerProperties, ListenerProperties};
 
@@ -70,7 +69,7 @@ pub fn worker_settings_for(
             AutoOffsetReset::Latest => ResetPolicy::Latest,
             AutoOffsetReset::None => ResetPolicy::None,
         },
-        parallelism: Parallelism::default(),
+        ..WorkerSettings::default()
     }
 }
 

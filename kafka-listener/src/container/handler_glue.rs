@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::ack_events::{AckEvent, AckEvents};
-use super::partition_worker::BatchDispatch;
+use super::worker::BatchDispatch;
 use crate::ack::AckSink;
 use crate::error::{BatchFailurePoint, BatchListenerFailed, DeliveryFailure, FailureDescription};
 use crate::extract::{AppState, BatchContext, ExtractError, ListenerInfo, RecordContext};

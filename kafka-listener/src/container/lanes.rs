@@ -175,10 +175,14 @@ impl Lanes {
     }
 
     /// Drops every record that has not started (seek, stop); running records stay admitted.
-    /// Returns how many were dropped.
-    pub(crate) fn drop_waiting(&mut self) -> usize {
-        let dropped: usize = self.waiting.values_mut().map(|q| q.drain(..).count()).sum();
-        self.admitted -= dropped;
+    /// Returns the offsets dropped.
+    pub(crate) fn drop_waiting(&mut self) -> Vec<i64> {
+        let dropped: Vec<i64> = self
+            .waiting
+            .values_mut()
+            .flat_map(|queue| queue.drain(..).map(|r| r.offset))
+            .collect();
+        self.admitted -= dropped.len();
         dropped
     }
 }
@@ -256,7 +260,7 @@ mod tests {
         for offset in 0..5 {
             lanes.admit(record(offset, Some("k")));
         }
-        assert_eq!(lanes.drop_waiting(), 4);
+        assert_eq!(lanes.drop_waiting(), [1, 2, 3, 4]);
         assert_eq!(lanes.admitted(), 1);
         assert_eq!(lanes.finished(lanes.lane_of(&record(0, Some("k")))), None);
         assert_eq!(lanes.admitted(), 0);

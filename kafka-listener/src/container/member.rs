@@ -18,11 +18,11 @@ use tokio_util::sync::CancellationToken;
 
 use super::ack_events::AckEvents;
 use super::events::ContainerEvent;
-use super::partition_worker::{
+use super::subscription::Subscription;
+use super::worker::{
     spawn_worker, ListenerDispatch, PartitionCommitter, PartitionIdentity, SeekTo, WorkerHandle,
     WorkerSettings,
 };
-use super::subscription::Subscription;
 use crate::client::fetch::{FetchSettings, Fetcher, PartitionLag};
 use crate::client::ConnectionConfig;
 use crate::error::{DeliveryFailure, ErrorHandler};

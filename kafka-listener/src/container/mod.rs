@@ -3,20 +3,15 @@
 
 mod ack_events;
 mod assigned;
-mod background_commit;
 mod commit_policy;
 mod events;
-mod fetch_ahead;
 mod from_config;
 mod handler_glue;
 mod lanes;
 mod member;
 mod offset_tracker;
-mod partition_worker;
 mod subscription;
-mod worker_handle;
-mod worker_log;
-mod worker_settings;
+mod worker;
 
 pub use crate::client::fetch::{FetchError, FetchSettings, Fetched, PartitionFetcher};
 pub use commit_policy::{CommitPolicy, CommitSchedule};
@@ -31,9 +26,9 @@ pub use handler_glue::{batch_dispatch, record_dispatch};
 pub use lanes::{DispatchOrdering, Parallelism};
 pub use member::{run_member, MemberControl, MemberEnvironment, MemberSettings};
 pub use offset_tracker::{AckRejected, OffsetTracker};
-pub use partition_worker::{
+pub use subscription::{Subscription, TopicPattern};
+pub use worker::{
     spawn_partition_worker, spawn_worker, BatchDispatch, HandlerClock, ListenerDispatch,
     PartitionCommitter, PartitionIdentity, RecordSource, ResetPolicy, SeekTo, WorkerHandle,
     WorkerSettings, WorkerStopped,
 };
-pub use subscription::{Subscription, TopicPattern};

@@ -116,6 +116,21 @@ impl OffsetTracker {
         true
     }
 
+    /// Forgets one dispatched record that will never run on this assignment (a seek dropped
+    /// it before its handler started): it no longer holds back the committable prefix.
+    pub fn forget(&mut self, offset: i64) {
+        // Skipped on purpose: the prefix moves over it like over an acknowledged record.
+        if let Ok(index) = self.in_flight.binary_search_by_key(&offset, |&(o, _)| o) {
+            self.in_flight[index].1 = true;
+            self.advance_over_acknowledged_prefix();
+        }
+    }
+
+    /// Records the tracker holds: dispatched, and not yet in the acknowledged prefix.
+    pub fn held(&self) -> usize {
+        self.in_flight.len()
+    }
+
     /// Forgets everything dispatched at or after `offset`, which will be delivered again (nack,
     /// seek, retry). Acknowledgments of those offsets that arrive later are rejected.
     pub fn rewind_to(&mut self, offset: i64) {
@@ -256,5 +271,17 @@ mod tests {
         assert_eq!(tracker.committable(), Some(2));
         tracker.acknowledge_up_to(2);
         assert_eq!(tracker.committable(), Some(4));
+    }
+
+    #[test]
+    fn a_forgotten_record_no_longer_holds_back_the_prefix() {
+        let mut tracker = tracker_with(0, &[0, 1, 2, 3]);
+        tracker.acknowledge(0).unwrap();
+        tracker.forget(2);
+        tracker.acknowledge(1).unwrap();
+        assert_eq!(tracker.committable(), Some(3));
+        tracker.forget(3);
+        assert_eq!(tracker.committable(), Some(4));
+        assert!(tracker.is_drained());
     }
 }

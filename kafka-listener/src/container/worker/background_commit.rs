@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use tokio::task::JoinHandle;
 
-use super::partition_worker::PartitionCommitter;
+use super::settings::PartitionCommitter;
 
 /// The answer to a background commit: the position it committed and how it went.
 pub(crate) type CommitAnswer = (i64, Result<(), String>);
@@ -48,14 +48,6 @@ impl BackgroundCommit {
         let task = tokio::spawn(async move { committer.commit(&topic, partition, position).await });
         self.in_flight = Some((position, task));
         self.deferred = false;
-    }
-
-    /// The answer of the commit on the wire, if it has arrived (never waits).
-    pub(crate) async fn try_answer(&mut self) -> Option<CommitAnswer> {
-        match &self.in_flight {
-            Some((_, task)) if task.is_finished() => Some(self.answer().await),
-            _ => None,
-        }
     }
 
     /// Waits for the answer of the commit on the wire; pending forever if there is none.

@@ -4,10 +4,12 @@
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use super::commit_policy::CommitPolicy;
-use super::lanes::Parallelism;
+use tokio::time::Instant;
+
+use super::super::commit_policy::CommitPolicy;
+use super::super::lanes::Parallelism;
 use crate::client::fetch::{FetchError, Fetched, OffsetQuery, PartitionFetcher};
 
 /// Where records come from: the partition's fetcher, or a test's source.
@@ -91,6 +93,10 @@ pub struct WorkerSettings {
     pub reset: ResetPolicy,
     /// Records of the partition handled at once (one, in offset order, by default).
     pub parallelism: Parallelism,
+    /// Dispatched records the partition may hold unacknowledged (MANUAL acks not yet sent,
+    /// parallel records behind a slow one); fetching pauses while the window is full, so the
+    /// offset tracker stays bounded.
+    pub max_unacknowledged: usize,
 }
 
 impl Default for WorkerSettings {
@@ -102,6 +108,7 @@ impl Default for WorkerSettings {
             drain_timeout: Duration::from_secs(10),
             reset: ResetPolicy::Latest,
             parallelism: Parallelism::default(),
+            max_unacknowledged: 10_000,
         }
     }
 }
@@ -109,7 +116,7 @@ impl Default for WorkerSettings {
 /// When the worker's current handler started, for `max.poll.interval.ms`: a handler that runs
 /// longer makes its member stop polling, so the group evicts it as Java's consumer is evicted.
 ///
-/// Set and cleared around every record, so it is one atomic (nanoseconds since the clock was
+/// Set to the oldest in-flight unit's start whenever the set of running units changes, so it is one atomic (nanoseconds since the clock was
 /// made, 0 when idle), not a lock.
 #[derive(Debug, Clone)]
 pub struct HandlerClock(Arc<ClockState>);

@@ -7,8 +7,8 @@ use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
-use super::ack_events::AckEvents;
-use super::worker_settings::{HandlerClock, SeekTo};
+use super::super::ack_events::AckEvents;
+use super::settings::{HandlerClock, SeekTo};
 use crate::record::ConsumerRecord;
 
 /// How a worker ended.
@@ -25,6 +25,9 @@ pub(super) enum Control {
     Pause,
     Resume,
     Seek(SeekTo),
+    /// Hold (`true`) or release: a held worker fetches nothing and starts no record, whatever
+    /// its pause state — for a member whose handler overran max.poll.interval.ms.
+    Hold(bool),
     Stop(oneshot::Sender<WorkerStopped>),
 }
 
@@ -37,7 +40,7 @@ pub struct WorkerHandle {
 }
 
 impl WorkerHandle {
-    /// How long the in-flight handler has been running, `None` when idle.
+    /// How long the oldest in-flight handler has been running, `None` when idle.
     pub fn handler_busy_for(&self) -> Option<Duration> {
         self.clock.busy_for()
     }
@@ -50,6 +53,18 @@ impl WorkerHandle {
     /// Fetches again after [`pause`](Self::pause).
     pub fn resume(&self) {
         let _ = self.control.send(Control::Resume);
+    }
+
+    /// Stops fetching and handing out records until [`release`](Self::release), independently
+    /// of [`pause`](Self::pause): the member holds every worker once a handler overran
+    /// `max.poll.interval.ms`, so none handles records the group is about to reassign.
+    pub fn hold(&self) {
+        let _ = self.control.send(Control::Hold(true));
+    }
+
+    /// Ends a [`hold`](Self::hold).
+    pub fn release(&self) {
+        let _ = self.control.send(Control::Hold(false));
     }
 
     /// Moves the position; records fetched but not dispatched are dropped.
@@ -87,12 +102,12 @@ pub struct PartitionIdentity {
     pub listener_id: Arc<str>,
     /// Where the partition reports what happens to it (out-of-range resets, corrupt batches, a
     /// deleted topic); `None` when nobody listens.
-    pub events: Option<tokio::sync::broadcast::Sender<super::events::ContainerEvent>>,
+    pub events: Option<tokio::sync::broadcast::Sender<super::super::events::ContainerEvent>>,
 }
 
 impl PartitionIdentity {
     /// Reports `event`; nobody listening is fine.
-    pub fn emit(&self, event: super::events::ContainerEvent) {
+    pub fn emit(&self, event: super::super::events::ContainerEvent) {
         if let Some(events) = &self.events {
             let _ = events.send(event);
         }

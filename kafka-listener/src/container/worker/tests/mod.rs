@@ -539,8 +539,6 @@ async fn seek_to_beginning_redelivers_from_the_first_record() {
     worker.stop().await;
 }
 
-#[path = "parallel_worker_tests.rs"]
 mod parallel;
 
-#[path = "batch_worker_tests.rs"]
 mod batch;

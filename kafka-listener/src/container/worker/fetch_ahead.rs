@@ -7,7 +7,7 @@
 
 use tokio::sync::{mpsc, oneshot};
 
-use super::partition_worker::{RecordSource, SeekTo};
+use super::settings::{RecordSource, SeekTo};
 use crate::client::fetch::{FetchError, Fetched};
 
 enum SourceRequest {
