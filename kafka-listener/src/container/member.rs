@@ -182,6 +182,19 @@ where
             .max()
     }
 
+    /// Holds (`true`) or releases every worker: while a handler overran max.poll.interval.ms
+    /// the member is about to leave the group, and its other partitions must not hand out
+    /// records that the group is reassigning to another member.
+    fn hold_all(&self, hold: bool) {
+        for worker in self.workers.lock().expect("workers lock").values() {
+            if hold {
+                worker.hold();
+            } else {
+                worker.release();
+            }
+        }
+    }
+
     pub(super) fn emit(&self, event: ContainerEvent) {
         // No subscriber is fine: events are for whoever wants them.
         let _ = self.events.send(event);
@@ -354,6 +367,7 @@ where
         .poll_timeout
         .clamp(Duration::from_millis(10), Duration::from_millis(500));
     let mut stuck_reported = false;
+    let mut holding = false;
     while !shutdown.is_cancelled() {
         let match_due = tokio::time::Instant::now() >= next_match;
         if let Some(pattern) = pattern.as_ref().filter(|_| match_due) {
@@ -370,6 +384,11 @@ where
             .longest_handler()
             .filter(|busy| *busy > settings.max_poll_interval);
         if let Some(busy) = stuck {
+            if !holding {
+                holding = true;
+                tracing::warn!(group = %partitions.group_id, busy_ms = busy.as_millis() as u64, "a handler exceeded max.poll.interval.ms; every partition stops handing out records");
+                partitions.hold_all(true);
+            }
             // Report once the heartbeat has actually taken the member out of the group.
             if !stuck_reported && member.generation().is_none() {
                 stuck_reported = true;
@@ -391,6 +410,11 @@ where
             }
         }
         stuck_reported = false;
+        if std::mem::take(&mut holding) && member.generation().is_some() {
+            // Still in the group: the handler came back in time. Otherwise the held workers
+            // stay held until the rejoin reports their partitions lost and stops them.
+            partitions.hold_all(false);
+        }
         let change = match member.poll_timeout(poll_wait).await {
             Ok(change) => change,
             Err(error) => {

@@ -51,6 +51,47 @@ pub enum Recoverer {
     /// Publish it to its next retry topic (or the DLT): the recoverer of listeners with retry
     /// topics, set up by the app; move on only once that succeeded.
     RetryTopics(RetryTopicForwarder),
+    /// The application's own recoverer (Spring's `ConsumerRecordRecoverer`): store the record
+    /// elsewhere, alert, … The partition moves on only once it returns `Ok`.
+    Custom(Arc<dyn RecordRecoverer>),
+}
+
+/// A recoverer written by the application, for [`Recoverer::Custom`].
+///
+/// ```
+/// use std::sync::Arc;
+/// use futures_util::future::BoxFuture;
+/// use kafka_listener::error::{FailureDescription, RecordRecoverer, Recoverer, RecoveryFailed};
+/// use kafka_listener::ConsumerRecord;
+///
+/// #[derive(Debug)]
+/// struct Quarantine;
+///
+/// impl RecordRecoverer for Quarantine {
+///     fn recover<'a>(
+///         &'a self,
+///         record: &'a ConsumerRecord,
+///         failure: &'a FailureDescription,
+///         _group_id: Option<&'a str>,
+///     ) -> BoxFuture<'a, Result<(), RecoveryFailed>> {
+///         Box::pin(async move {
+///             eprintln!("quarantined offset {}: {}", record.offset, failure.message);
+///             Ok(())
+///         })
+///     }
+/// }
+///
+/// let recoverer = Recoverer::Custom(Arc::new(Quarantine));
+/// ```
+pub trait RecordRecoverer: Send + Sync + std::fmt::Debug {
+    /// Recovers `record`, which failed with `failure`; an error keeps the partition at it (the
+    /// record is delivered again).
+    fn recover<'a>(
+        &'a self,
+        record: &'a ConsumerRecord,
+        failure: &'a FailureDescription,
+        group_id: Option<&'a str>,
+    ) -> futures_util::future::BoxFuture<'a, Result<(), RecoveryFailed>>;
 }
 
 /// Why a record could not be recovered: the container must not commit past it.
@@ -131,6 +172,7 @@ impl ErrorHandler {
                     .await
                     .map_err(|e| RecoveryFailed(Box::new(e)))
             }
+            Recoverer::Custom(recoverer) => recoverer.recover(record, failure, group_id).await,
         }
     }
 }

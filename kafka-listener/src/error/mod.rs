@@ -17,7 +17,9 @@ pub use dead_letter_publisher::{
     DestinationResolver,
 };
 pub use fatal::{is_fatal, Fatal, FatalExt};
-pub use handler::{BatchFailurePoint, DeliveryFailure, ErrorHandler, Recoverer, RecoveryFailed};
+pub use handler::{
+    BatchFailurePoint, DeliveryFailure, ErrorHandler, RecordRecoverer, Recoverer, RecoveryFailed,
+};
 pub use retry_topic::{
     attempts_of, big_integer_bytes, due_time_of, forward_headers, parse_big_integer,
     retry_header_names, RetryChain, RetryStage, RetryTopicConfig, RetryTopicForwarder,

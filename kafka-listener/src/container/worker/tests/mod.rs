@@ -542,3 +542,5 @@ async fn seek_to_beginning_redelivers_from_the_first_record() {
 mod parallel;
 
 mod batch;
+
+mod regression;

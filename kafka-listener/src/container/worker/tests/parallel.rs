@@ -4,7 +4,7 @@
 use super::*;
 use crate::container::{DispatchOrdering, Parallelism};
 
-fn parallel_settings(
+pub(super) fn parallel_settings(
     commit_policy: CommitPolicy,
     max_in_flight: usize,
     ordering: DispatchOrdering,
