@@ -239,6 +239,7 @@ fn every_annotated_function_is_registered_with_the_settings_it_declares() {
     assert_eq!(
         ids,
         [
+            "needs-unregistered-state",
             "on_audit",
             "on_change",
             "on_order_batch",
@@ -527,4 +528,43 @@ async fn a_batch_handler_can_acknowledge_part_of_its_batch_and_redeliver_the_res
             AckCall::Nack("orders".into(), 1, 32, Duration::from_secs(1))
         ]
     );
+}
+
+/// Never registered with the app in `worker_regression_a_listener_whose_state_is_missing_does_not_start`.
+struct NeverRegistered;
+
+#[kafka_listener(id = "needs-unregistered-state", topics = "unused", group_id = "g")]
+async fn needs_unregistered_state(_value: String, _state: State<NeverRegistered>) {}
+
+#[tokio::test]
+async fn worker_regression_a_listener_whose_state_is_missing_does_not_start() {
+    // Before: every record failed to extract, was logged, skipped and committed. Now the app
+    // refuses to start, as Spring does for a missing bean — before it connects to anything.
+    let error = kafka_listener::App::from_yaml_str("spring.kafka.consumer.group-id: g")
+        .unwrap()
+        .bootstrap("127.0.0.1:1")
+        .listeners(["needs-unregistered-state"])
+        .start()
+        .await
+        .expect_err("start-up refused");
+    let message = error.to_string();
+    assert!(
+        matches!(error, kafka_listener::Error::MissingState { .. }),
+        "{message}"
+    );
+    assert!(message.contains("needs_unregistered_state"), "{message}");
+    assert!(message.contains("tests/listener_macro.rs:"), "{message}");
+    assert!(message.contains("NeverRegistered"), "{message}");
+}
+
+#[test]
+fn the_macro_records_the_state_each_listener_takes() {
+    let spec = registry::find("orders-listener").expect("registered");
+    let required: Vec<&str> = (spec.required_state)()
+        .iter()
+        .map(|r| r.type_name)
+        .collect();
+    assert_eq!(required, [std::any::type_name::<Seen>()]);
+    let spec = registry::find("needs-unregistered-state").expect("registered");
+    assert_eq!((spec.required_state)().len(), 1);
 }

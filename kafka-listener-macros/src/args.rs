@@ -70,6 +70,8 @@ pub(crate) struct ListenerArgs {
     pub properties_span: Option<Span>,
     /// `retry_topic(...)` or a bare `retry_topic` (all defaults).
     pub retry_topic: Option<retry_topic::RetryTopicArgs>,
+    /// Where `retry_topic` was written, for errors.
+    pub retry_topic_span: Option<proc_macro2::Span>,
     /// Which attribute names were given, to reject duplicates.
     seen: Vec<String>,
 }
@@ -175,6 +177,7 @@ impl ListenerArgs {
             return Ok(());
         }
         if name == "retry_topic" {
+            self.retry_topic_span = Some(arg.name.span());
             self.retry_topic = Some(match arg.value {
                 RawValue::List(tokens) => retry_topic::parse(tokens)?,
                 RawValue::Flag => Default::default(),

@@ -11,10 +11,22 @@ use syn::{ItemFn, LitStr};
 
 pub(crate) fn generate(args: &ListenerArgs, handler: &Handler, function: &ItemFn) -> TokenStream {
     let private = quote!(::kafka_listener::__private);
-    let (context, extract, kind) = if args.batch {
-        (quote!(BatchContext), quote!(extract_batch), quote!(Batch))
+    let (context, extract, kind, required) = if args.batch {
+        let required = quote!(batch_state);
+        (
+            quote!(BatchContext),
+            quote!(extract_batch),
+            quote!(Batch),
+            required,
+        )
     } else {
-        (quote!(RecordContext), quote!(extract), quote!(Record))
+        let required = quote!(record_state);
+        (
+            quote!(RecordContext),
+            quote!(extract),
+            quote!(Record),
+            required,
+        )
     };
     let fn_name = &handler.name;
     let bindings: Vec<_> = (0..handler.params.len())
@@ -37,6 +49,16 @@ pub(crate) fn generate(args: &ListenerArgs, handler: &Handler, function: &ItemFn
                 },
             }
         });
+    // The `State<T>` each extractor parameter needs (headers need none), for the start-up check.
+    let required_state = handler
+        .params
+        .iter()
+        .filter(|param| param.header.is_none())
+        .map(|param| {
+            let ty = &param.ty;
+            quote!((&#private::StateProbe::<#ty>::new()).#required())
+        });
+    let required_count = handler.params.iter().filter(|p| p.header.is_none()).count();
     // Spanned on the return type, so an unsupported error type is reported there.
     let into_result = match &args.send_to {
         Some(send_to) => {
@@ -83,6 +105,13 @@ pub(crate) fn generate(args: &ListenerArgs, handler: &Handler, function: &ItemFn
                     #into_result
                 })
             }
+            fn __kafka_listener_required_state() -> ::std::vec::Vec<#private::RequiredState> {
+                #[allow(unused_imports)]
+                use #private::{ProbeBatchState as _, ProbeOtherState as _, ProbeRecordState as _};
+                let __required: [::core::option::Option<#private::RequiredState>; #required_count] =
+                    [#(#required_state),*];
+                __required.into_iter().flatten().collect()
+            }
             #private::inventory::submit! {
                 #private::ListenerSpec {
                     id: #id,
@@ -103,6 +132,7 @@ pub(crate) fn generate(args: &ListenerArgs, handler: &Handler, function: &ItemFn
                     parallelism: #parallelism,
                     ordering: #ordering,
                     retry_topic: #retry_topic,
+                    required_state: __kafka_listener_required_state,
                     handler: #private::ListenerHandler::#kind(__kafka_listener_adapter),
                 }
             }

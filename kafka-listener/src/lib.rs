@@ -54,13 +54,67 @@ pub use result::{Error, Result};
 #[doc(hidden)]
 pub mod __private {
     pub use crate::error::RetryTopicSpec;
-    pub use crate::extract::{BatchContext, RecordContext};
+    pub use crate::extract::{BatchContext, RecordContext, RequiredState};
     pub use crate::registry::{
         HandlerError, HandlerFuture, IntoHandlerResult, ListenerHandler, ListenerSpec, SpecValue,
     };
     pub use inventory;
 
     use crate::extract::{FromBatch, FromHeader, FromRecord};
+
+    /// Asks a parameter type for the application state it needs, without requiring it to be
+    /// an extractor (autoref specialization): a type that is not one gets its one compile
+    /// error from the extraction, not a second one from here.
+    ///
+    /// `(&StateProbe::<T>::new()).record_state()` is `T::required_state()` when `T` is a
+    /// `FromRecord`, else `None`; `batch_state` likewise for `FromBatch`.
+    pub struct StateProbe<T>(std::marker::PhantomData<T>);
+
+    impl<T> StateProbe<T> {
+        /// A probe for `T`.
+        #[allow(clippy::new_without_default)]
+        pub fn new() -> Self {
+            Self(std::marker::PhantomData)
+        }
+    }
+
+    /// The probe's answer for record extractors.
+    pub trait ProbeRecordState {
+        /// What a record listener's `T` needs.
+        fn record_state(&self) -> Option<RequiredState>;
+    }
+
+    /// The probe's answer for batch extractors.
+    pub trait ProbeBatchState {
+        /// What a batch listener's `T` needs.
+        fn batch_state(&self) -> Option<RequiredState>;
+    }
+
+    /// The probe's answer for every other type: nothing.
+    pub trait ProbeOtherState {
+        /// Nothing.
+        fn record_state(&self) -> Option<RequiredState> {
+            None
+        }
+        /// Nothing.
+        fn batch_state(&self) -> Option<RequiredState> {
+            None
+        }
+    }
+
+    impl<T> ProbeOtherState for &StateProbe<T> {}
+
+    impl<T: FromRecord> ProbeRecordState for StateProbe<T> {
+        fn record_state(&self) -> Option<RequiredState> {
+            T::required_state()
+        }
+    }
+
+    impl<T: FromBatch> ProbeBatchState for StateProbe<T> {
+        fn batch_state(&self) -> Option<RequiredState> {
+            T::required_state()
+        }
+    }
 
     /// Extracts the handler argument `argument` from a record.
     pub fn extract<T: FromRecord>(

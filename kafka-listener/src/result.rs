@@ -26,6 +26,15 @@ pub enum Error {
     /// One or more `#[kafka_listener]` declarations are invalid.
     #[error(transparent)]
     Listeners(#[from] ValidationErrors),
+    /// A listener takes a `State<T>` that was never registered with `App::state` /
+    /// `App::shared_state`: every record would fail to extract, so the app does not start.
+    #[error("listener {listener} takes `State<{type_name}>`, but no `{type_name}` was registered: add `.state(…)` or `.shared_state(…)` to the App before `start()`")]
+    MissingState {
+        /// The listener function.
+        listener: crate::registry::ListenerLocation,
+        /// The state's type.
+        type_name: &'static str,
+    },
     /// `App::listeners` named an id no `#[kafka_listener]` has.
     #[error("no listener with id `{id}`; registered listeners: {known}")]
     UnknownListener {

@@ -116,6 +116,14 @@ pub(super) fn check(args: &ListenerArgs) -> syn::Result<()> {
             ));
         }
     }
+    if let (true, Some(span)) = (args.batch, args.retry_topic_span) {
+        errors.push(syn::Error::new(
+            span,
+            "retry topics forward single records: a batch listener cannot use `retry_topic` \
+             (Spring's @RetryableTopic does not support batch listeners either); use a record \
+             listener, or an error handler with a dead-letter recoverer",
+        ));
+    }
     if let Some(send_to) = &args.send_to {
         if args.batch {
             errors.push(syn::Error::new(

@@ -275,6 +275,7 @@ mod tests {
         );
         let without = ListenerSpec {
             retry_topic: None,
+            required_state: Vec::new,
             ..SPEC
         };
         let app_wide = config_for(&without, None, &properties).unwrap().unwrap();

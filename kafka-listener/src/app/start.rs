@@ -19,6 +19,7 @@ use crate::container::{
     MemberEnvironment, MemberSettings, Parallelism, Subscription, TopicPattern,
 };
 use crate::error::{DeliveryFailure, ErrorHandler};
+use crate::extract::AppState;
 use crate::extract::ListenerInfo;
 use crate::group::{self, GroupConfig, GroupMember, TopicPartition};
 use crate::record::ConsumerRecord;
@@ -47,6 +48,7 @@ pub(super) async fn start(app: App) -> Result<RunningApp> {
         return Err(Error::MissingTokenProvider);
     }
     let specs = select_listeners(listeners.as_deref())?;
+    check_required_state(&specs, &state)?;
     // Every registered id, so a section for a listener not started now is no "unknown key".
     let all_ids: Vec<&str> = registry::all().iter().map(|s| s.id()).collect();
     let configured = crate::config::bind_error_handlers(&properties, &all_ids)?;
@@ -291,6 +293,23 @@ impl StartContext {
 }
 
 /// The listeners to run: the named ones, or every registered one with `auto_startup`.
+/// Fails start-up, as Spring does for a missing bean, when a listener takes a `State<T>` that
+/// was never registered (every record would fail to extract and be skipped).
+fn check_required_state(specs: &[&'static ListenerSpec], state: &AppState) -> Result<()> {
+    for spec in specs {
+        if let Some(missing) = (spec.required_state)()
+            .into_iter()
+            .find(|required| !state.satisfies(required))
+        {
+            return Err(Error::MissingState {
+                listener: spec.location(),
+                type_name: missing.type_name,
+            });
+        }
+    }
+    Ok(())
+}
+
 fn select_listeners(ids: Option<&[String]>) -> Result<Vec<&'static ListenerSpec>> {
     let all = registry::all();
     match ids {

@@ -41,7 +41,7 @@ pub use headers::FromHeader;
 pub use key::Key;
 pub use meta::RecordMeta;
 pub use payload::{FromPayload, Json};
-pub use state::{AppState, State};
+pub use state::{AppState, RequiredState, State};
 
 /// A type a record listener's parameter can have: it is extracted from the delivered record.
 ///
@@ -81,6 +81,13 @@ pub trait FromRecord: Sized {
     type Rejection: Into<ExtractError>;
     /// Extracts the argument from the record in `ctx`.
     fn from_record(ctx: &RecordContext) -> Result<Self, Self::Rejection>;
+
+    /// The application state the parameter needs, checked when the app starts: a listener
+    /// whose [`State<T>`](State) was never registered does not start. `None` for everything
+    /// else (the default).
+    fn required_state() -> Option<RequiredState> {
+        None
+    }
 }
 
 /// A type a batch listener's parameter can have: it is extracted from the delivered batch.
@@ -110,4 +117,10 @@ pub trait FromBatch: Sized {
     type Rejection: Into<ExtractError>;
     /// Extracts the argument from the batch in `ctx`.
     fn from_batch(ctx: &BatchContext) -> Result<Self, Self::Rejection>;
+
+    /// The application state the parameter needs, checked when the app starts; see
+    /// [`FromRecord::required_state`].
+    fn required_state() -> Option<RequiredState> {
+        None
+    }
 }

@@ -48,6 +48,11 @@ impl AppState {
         self
     }
 
+    /// `true` if a value of the type `required` names was registered.
+    pub fn satisfies(&self, required: &RequiredState) -> bool {
+        self.values.contains_key(&required.type_id)
+    }
+
     /// The value of type `T`, if one was added.
     pub fn get<T: Send + Sync + 'static>(&self) -> Option<Arc<T>> {
         let value = self.values.get(&TypeId::of::<T>())?.clone();
@@ -101,6 +106,35 @@ impl<T: fmt::Debug> fmt::Debug for State<T> {
     }
 }
 
+/// A `State<T>` a listener takes: checked against the registered state when the app starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RequiredState {
+    /// The state's type.
+    pub type_id: TypeId,
+    /// Its name, for the start-up error.
+    pub type_name: &'static str,
+}
+
+impl RequiredState {
+    /// The requirement of a `State<T>` parameter.
+    ///
+    /// ```
+    /// use kafka_listener::extract::{AppState, RequiredState};
+    ///
+    /// let mut state = AppState::default();
+    /// let counter = RequiredState::of::<u64>();
+    /// assert!(!state.satisfies(&counter));
+    /// state.insert(7u64);
+    /// assert!(state.satisfies(&counter));
+    /// ```
+    pub fn of<T: 'static>() -> Self {
+        Self {
+            type_id: TypeId::of::<T>(),
+            type_name: std::any::type_name::<T>(),
+        }
+    }
+}
+
 fn lookup<T: Send + Sync + 'static>(state: &AppState) -> Result<State<T>, ExtractError> {
     state
         .get::<T>()
@@ -115,11 +149,19 @@ impl<T: Send + Sync + 'static> FromRecord for State<T> {
     fn from_record(ctx: &RecordContext) -> Result<Self, ExtractError> {
         lookup(ctx.state())
     }
+
+    fn required_state() -> Option<RequiredState> {
+        Some(RequiredState::of::<T>())
+    }
 }
 
 impl<T: Send + Sync + 'static> FromBatch for State<T> {
     type Rejection = ExtractError;
     fn from_batch(ctx: &BatchContext) -> Result<Self, ExtractError> {
         lookup(ctx.state())
+    }
+
+    fn required_state() -> Option<RequiredState> {
+        Some(RequiredState::of::<T>())
     }
 }

@@ -58,6 +58,8 @@ pub struct ListenerSpec {
     pub ordering: Option<&'static str>,
     /// `retry_topic(...)`: non-blocking retries through retry topics.
     pub retry_topic: Option<crate::error::RetryTopicSpec>,
+    /// The `State<T>` types the function takes, checked when the app starts.
+    pub required_state: fn() -> Vec<crate::extract::RequiredState>,
     /// The generated adapter.
     pub handler: ListenerHandler,
 }
@@ -95,6 +97,7 @@ impl ListenerSpec {
     ///     # topics: &["orders"], topic_pattern: None, partitions: &[], concurrency: None,
     ///     # auto_startup: None, client_id_prefix: None, ack_mode: None, properties: &[],
     ///     # takes_acknowledgment: false, parallelism: None, ordering: None, retry_topic: None,
+    ///     # required_state: Vec::new,
     ///     # handler: ListenerHandler::Record(adapter),
     ///     // …
     /// };

@@ -32,6 +32,7 @@ pub(crate) const BASE: ListenerSpec = ListenerSpec {
     parallelism: None,
     ordering: None,
     retry_topic: None,
+    required_state: Vec::new,
     handler: ListenerHandler::Record(record_adapter),
 };
 
