@@ -368,6 +368,7 @@ where
         .clamp(Duration::from_millis(10), Duration::from_millis(500));
     let mut stuck_reported = false;
     let mut holding = false;
+    let mut unstarted = Unstarted::default();
     while !shutdown.is_cancelled() {
         let match_due = tokio::time::Instant::now() >= next_match;
         if let Some(pattern) = pattern.as_ref().filter(|_| match_due) {
@@ -435,12 +436,21 @@ where
                 }
             }
         };
-        let Some(change) = change else { continue };
-        if change.assigned.is_empty() {
+        let to_start = match change {
+            Some(change) => {
+                // Partitions given up or lost are no longer waiting for a start.
+                unstarted.forget(&change.revoked);
+                unstarted.forget(&change.lost);
+                unstarted.add(change.assigned);
+                unstarted.take_all()
+            }
+            None => unstarted.take_due(),
+        };
+        if to_start.is_empty() {
             continue;
         }
         match member
-            .starting_offsets_using(&change.assigned, &partitions.fetcher)
+            .starting_offsets_using(&to_start, &partitions.fetcher)
             .await
         {
             Ok(positions) => {
@@ -448,15 +458,18 @@ where
                 for (tp, position) in positions {
                     partitions.start(tp, position, committer.clone()).await;
                 }
+                unstarted.started();
                 partitions.emit(ContainerEvent::PartitionsAssigned {
                     listener: settings.listener_id.to_string(),
-                    partitions: change.assigned.clone(),
+                    partitions: to_start,
                 });
             }
             Err(error) => {
-                // Without a starting position nothing may be consumed (auto.offset.reset=none
-                // with no committed offset): report it; the partitions stay idle.
-                tracing::error!(group = %partitions.group_id, %error, "cannot resolve starting offsets");
+                // Without a starting position nothing may be consumed (a coordinator that does
+                // not answer, auto.offset.reset=none with no committed offset): report it and
+                // try again with back-off while the member keeps these partitions.
+                let retry_in = unstarted.failed(to_start);
+                tracing::error!(group = %partitions.group_id, %error, retry_in_ms = retry_in.as_millis() as u64, "cannot resolve starting offsets; retrying");
                 partitions.emit(ContainerEvent::ConsumerError {
                     listener: settings.listener_id.to_string(),
                     message: error.to_string(),
@@ -466,4 +479,77 @@ where
         }
     }
     member.close().await
+}
+
+/// Assigned partitions whose worker could not start yet (their starting offsets could not be
+/// resolved), retried with back-off from 1 s doubling to 30 s while the member keeps them.
+#[derive(Default)]
+struct Unstarted {
+    partitions: Vec<TopicPartition>,
+    failures: u32,
+    retry_at: Option<tokio::time::Instant>,
+}
+
+impl Unstarted {
+    fn add(&mut self, partitions: Vec<TopicPartition>) {
+        for tp in partitions {
+            if !self.partitions.contains(&tp) {
+                self.partitions.push(tp);
+            }
+        }
+    }
+
+    fn forget(&mut self, partitions: &[TopicPartition]) {
+        self.partitions.retain(|tp| !partitions.contains(tp));
+    }
+
+    /// Every waiting partition, now (an assignment changed).
+    fn take_all(&mut self) -> Vec<TopicPartition> {
+        std::mem::take(&mut self.partitions)
+    }
+
+    /// The waiting partitions once their retry is due.
+    fn take_due(&mut self) -> Vec<TopicPartition> {
+        match self.retry_at {
+            Some(at) if tokio::time::Instant::now() >= at => self.take_all(),
+            _ => Vec::new(),
+        }
+    }
+
+    fn started(&mut self) {
+        self.failures = 0;
+        self.retry_at = None;
+    }
+
+    /// `partitions` could not start: they wait for the next retry, which is returned.
+    fn failed(&mut self, partitions: Vec<TopicPartition>) -> Duration {
+        self.add(partitions);
+        self.failures += 1;
+        let wait = (Duration::from_secs(1) * 2u32.pow(self.failures.min(6) - 1))
+            .min(Duration::from_secs(30));
+        self.retry_at = Some(tokio::time::Instant::now() + wait);
+        wait
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn partitions_whose_start_failed_are_retried_with_back_off_until_revoked() {
+        let (a, b) = (TopicPartition::new("t", 0), TopicPartition::new("t", 1));
+        let mut unstarted = Unstarted::default();
+        let waits: Vec<u64> = (0..7)
+            .map(|_| unstarted.failed(vec![a.clone()]).as_secs())
+            .collect();
+        assert_eq!(waits, [1, 2, 4, 8, 16, 30, 30]);
+        assert!(unstarted.take_due().is_empty(), "not due yet");
+        tokio::time::advance(Duration::from_secs(30)).await;
+        unstarted.add(vec![b.clone()]);
+        unstarted.forget(std::slice::from_ref(&b));
+        assert_eq!(unstarted.take_due(), [a]);
+        unstarted.started();
+        assert!(unstarted.take_due().is_empty());
+    }
 }
