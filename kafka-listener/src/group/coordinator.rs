@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use kafka_protocol::messages::FindCoordinatorRequest;
+use kafka_protocol::messages::{FindCoordinatorRequest, MetadataRequest};
 use kafka_protocol::protocol::StrBytes;
 use kafka_protocol::ResponseError;
 
@@ -35,6 +35,9 @@ pub(crate) struct Coordinator {
     group: String,
     connection: ConnectionConfig,
     address: Arc<tokio::sync::Mutex<Option<String>>>,
+    /// Every broker of the cluster as of the last discovery, so the coordinator can be found
+    /// again through any live broker when the seed brokers are down.
+    known_brokers: Arc<std::sync::Mutex<Vec<String>>>,
     membership: Slot,
     offsets: Slot,
 }
@@ -45,6 +48,7 @@ impl Coordinator {
             group,
             connection,
             address: Arc::default(),
+            known_brokers: Arc::default(),
             membership: Arc::default(),
             offsets: Arc::default(),
         }
@@ -112,7 +116,19 @@ impl Coordinator {
         self.address.lock().await.take();
     }
 
-    /// Asks each bootstrap server in turn for the coordinator until one names it, retrying
+    /// Where to ask for the coordinator: the brokers learned at the last discovery, then the
+    /// bootstrap servers.
+    fn discovery_candidates(&self) -> Vec<String> {
+        let mut candidates = self.known_brokers.lock().expect("brokers lock").clone();
+        for server in self.connection.bootstrap_servers() {
+            if !candidates.contains(server) {
+                candidates.push(server.clone());
+            }
+        }
+        candidates
+    }
+
+    /// Asks each known broker and bootstrap server in turn for the coordinator until one names it, retrying
     /// COORDINATOR_NOT_AVAILABLE (a fresh cluster creates __consumer_offsets on first use)
     /// within the request timeout.
     async fn discover(&self) -> Result<String, GroupError> {
@@ -121,8 +137,8 @@ impl Coordinator {
         let mut backoff = Duration::from_millis(50);
         let mut last = String::from("no bootstrap servers configured");
         loop {
-            for server in self.connection.bootstrap_servers() {
-                match self.ask(server).await {
+            for server in self.discovery_candidates() {
+                match self.ask(&server).await {
                     Ok(addr) => {
                         tracing::info!(group = %self.group, coordinator = %addr, "found group coordinator");
                         return Ok(addr);
@@ -140,6 +156,29 @@ impl Coordinator {
             tracing::debug!(group = %self.group, error = %last, "coordinator not available yet");
             tokio::time::sleep(backoff).await;
             backoff = (backoff * 2).min(Duration::from_secs(1));
+        }
+    }
+
+    /// Asks `connection`'s broker for every broker of the cluster (a metadata request for no
+    /// topic) and remembers them for the next discovery. Best effort: discovery already
+    /// succeeded, and the bootstrap servers stay candidates anyway.
+    async fn learn_brokers(&self, connection: &BrokerConnection) {
+        let request = MetadataRequest::default()
+            .with_topics(Some(Vec::new()))
+            .with_allow_auto_topic_creation(false);
+        match connection.send(request).await {
+            Ok(response) => {
+                let mut brokers: Vec<String> = response
+                    .brokers
+                    .iter()
+                    .map(|b| format!("{}:{}", b.host.as_str(), b.port))
+                    .collect();
+                brokers.sort();
+                *self.known_brokers.lock().expect("brokers lock") = brokers;
+            }
+            Err(error) => {
+                tracing::debug!(group = %self.group, %error, "cannot list the cluster's brokers")
+            }
         }
     }
 
@@ -172,7 +211,10 @@ impl Coordinator {
             )
         };
         match response_error(code) {
-            None => Ok(format!("{host}:{port}")),
+            None => {
+                self.learn_brokers(&bootstrap).await;
+                Ok(format!("{host}:{port}"))
+            }
             Some(e @ ResponseError::GroupAuthorizationFailed) => Err(format!(
                 "{e}: grant the principal Describe on group {}",
                 self.group
