@@ -6,6 +6,7 @@
 //!
 //! The crate is organised top to bottom, with no back-edges:
 //!
+//! * [`vocabulary`]: ack modes, offset reset and ordering, the words every layer below shares.
 //! * [`config`]: `application.yml` / `application.properties` → typed Kafka properties.
 //! * [`ack`]: the `Acknowledgment` handles of manual ack modes.
 //! * [`registry`]: every `#[kafka_listener]` function, collected at link time.
@@ -36,6 +37,7 @@ pub mod producer;
 pub mod record;
 pub mod registry;
 pub mod reply;
+pub mod vocabulary;
 
 #[cfg(feature = "embedded")]
 pub mod embedded;
@@ -44,8 +46,12 @@ mod result;
 
 pub use ack::{Acknowledgment, BatchAcknowledgment};
 pub use app::{App, NewTopic, RunningApp};
+pub use container::{ContainerEvent, SeekTo};
+pub use error::ErrorHandler;
 pub use extract::{Batch, Json, Key, RecordMeta, State};
+pub use group::TopicPartition;
 pub use kafka_listener_macros::kafka_listener;
+pub use producer::KafkaTemplate;
 pub use record::{ConsumerRecord, Header, Headers, TimestampType};
 pub use reply::ReplyingKafkaTemplate;
 pub use result::{Error, Result};

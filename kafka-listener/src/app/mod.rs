@@ -1,6 +1,7 @@
 //! The application: configuration + state + the selected `#[kafka_listener]`s → running
 //! consumers, and their orderly shutdown.
 
+mod container_settings;
 mod error_handlers;
 mod retry_topics;
 mod running;

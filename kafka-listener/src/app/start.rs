@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
+use super::container_settings::{ack_mode_policy, fetch_settings_for, worker_settings_for};
 use super::error_handlers::{self, Chosen, ErrorHandlerSources};
 use super::retry_topics;
 use super::running::{ListenerRuntime, RunningApp};
@@ -14,9 +15,9 @@ use super::App;
 use crate::client::ConnectionConfig;
 use crate::config::{AckMode, AutoOffsetReset, KafkaProperties, RecovererKind};
 use crate::container::{
-    ack_mode_policy, batch_dispatch, fetch_settings_for, record_dispatch, run_assigned, run_member,
-    worker_settings_for, AckEvents, Assignment, ContainerEvent, DispatchOrdering, ListenerDispatch,
-    MemberEnvironment, MemberSettings, Parallelism, Subscription, TopicPattern,
+    batch_dispatch, record_dispatch, run_assigned, run_member, AckEvents, Assignment,
+    ContainerEvent, DispatchOrdering, ListenerDispatch, MemberEnvironment, MemberSettings,
+    Parallelism, Subscription, TopicPattern,
 };
 use crate::error::{DeliveryFailure, ErrorHandler};
 use crate::extract::AppState;
@@ -24,8 +25,7 @@ use crate::extract::ListenerInfo;
 use crate::group::{self, GroupConfig, GroupMember, TopicPartition};
 use crate::record::ConsumerRecord;
 use crate::registry::{
-    self, canonical_ack_mode, HandlerFuture, ListenerDefaults, ListenerHandler, ListenerSpec,
-    SpecValue,
+    self, HandlerFuture, ListenerDefaults, ListenerHandler, ListenerSpec, SpecValue,
 };
 use crate::result::{Error, Result};
 
@@ -449,18 +449,13 @@ impl ListenerPlan {
         let ack_mode = match spec.ack_mode {
             Some(written) => {
                 let resolved = properties.resolve_placeholders(written)?;
-                let canonical = canonical_ack_mode(&resolved).ok_or_else(|| {
+                resolved.parse::<AckMode>().map_err(|_| {
                     invalid(
                         "ack_mode",
                         resolved.clone(),
-                        format!("expected one of {}", registry::ACK_MODES.join(", ")),
+                        format!("expected one of {}", AckMode::names()),
                     )
-                })?;
-                AckMode::CHOICES
-                    .iter()
-                    .find(|(name, _)| *name == canonical)
-                    .map(|&(_, mode)| mode)
-                    .expect("ACK_MODES and AckMode::CHOICES name the same seven modes")
+                })?
             }
             None => properties.listener.ack_mode,
         };

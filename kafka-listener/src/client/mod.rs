@@ -9,10 +9,15 @@ use std::time::Duration;
 
 pub(crate) mod batch_layout;
 mod connection;
+// The consumer's fetcher: the container's data plane, not an API.
+#[doc(hidden)]
 pub mod fetch;
 mod security;
 mod transport;
 
+// One broker connection on kafka-protocol: what the group client and the fetcher speak over,
+// not an API.
+#[doc(hidden)]
 pub use connection::{BrokerConnection, ConnectionError};
 #[cfg(feature = "embedded")]
 pub(crate) use security::jwt;

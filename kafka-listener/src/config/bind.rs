@@ -13,7 +13,7 @@ use super::model::{
 };
 use super::origin::Origin;
 use super::properties_map::Properties;
-use crate::container::DispatchOrdering;
+use crate::vocabulary::DispatchOrdering;
 
 const ROOT: &str = "spring.kafka";
 
@@ -217,11 +217,7 @@ pub(crate) fn consumer(
         auto_offset_reset: binder
             .choice(
                 &key("consumer.auto-offset-reset"),
-                &[
-                    ("earliest", AutoOffsetReset::Earliest),
-                    ("latest", AutoOffsetReset::Latest),
-                    ("none", AutoOffsetReset::None),
-                ],
+                &AutoOffsetReset::CHOICES,
             )?
             .map(|l| l.value),
         enable_auto_commit: binder
@@ -406,7 +402,7 @@ pub(crate) fn admin(
 pub(crate) fn listener(
     binder: &mut Binder<'_>,
 ) -> Result<(ListenerProperties, Origin), ConfigError> {
-    let ack_mode = binder.choice(&key("listener.ack-mode"), AckMode::CHOICES)?;
+    let ack_mode = binder.choice(&key("listener.ack-mode"), &AckMode::CHOICES)?;
     let ack_mode_origin = ack_mode
         .as_ref()
         .map_or(Origin::Default, |l| l.origin.clone());

@@ -5,65 +5,9 @@ use std::time::Duration;
 use super::codec::{Deserializer, Serializer};
 use super::properties_map::Properties;
 
-/// `spring.kafka.listener.ack-mode`: when the container commits offsets (Spring Kafka's
-/// `ContainerProperties.AckMode`).
-///
-/// ```
-/// use kafka_listener::config::{AckMode, KafkaProperties};
-///
-/// let props = KafkaProperties::from_yaml_str("spring.kafka.listener.ack-mode: manual_immediate").unwrap();
-/// assert_eq!(props.listener.ack_mode, AckMode::ManualImmediate);
-/// assert!(props.listener.ack_mode.is_manual());
-/// assert_eq!(props.listener.ack_mode.spring_name(), "MANUAL_IMMEDIATE");
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum AckMode {
-    /// Commit after each record's handler returns.
-    Record,
-    /// Commit after all records of one poll are handled (Spring's default).
-    #[default]
-    Batch,
-    /// Like `Batch`, but only once `ack-time` has passed since the last commit.
-    Time,
-    /// Like `Batch`, but only once `ack-count` records were handled since the last commit.
-    Count,
-    /// `Time` or `Count`, whichever holds first.
-    CountTime,
-    /// `acknowledge()`d offsets are queued and committed after the poll's records.
-    Manual,
-    /// `acknowledge()` commits at once.
-    ManualImmediate,
-}
-
-impl AckMode {
-    /// Spring's spelling, e.g. `MANUAL_IMMEDIATE`.
-    pub fn spring_name(self) -> &'static str {
-        match self {
-            AckMode::Record => "RECORD",
-            AckMode::Batch => "BATCH",
-            AckMode::Time => "TIME",
-            AckMode::Count => "COUNT",
-            AckMode::CountTime => "COUNT_TIME",
-            AckMode::Manual => "MANUAL",
-            AckMode::ManualImmediate => "MANUAL_IMMEDIATE",
-        }
-    }
-
-    /// Whether the handler acknowledges (`MANUAL`, `MANUAL_IMMEDIATE`).
-    pub fn is_manual(self) -> bool {
-        matches!(self, AckMode::Manual | AckMode::ManualImmediate)
-    }
-
-    pub(crate) const CHOICES: &'static [(&'static str, AckMode)] = &[
-        ("RECORD", AckMode::Record),
-        ("BATCH", AckMode::Batch),
-        ("TIME", AckMode::Time),
-        ("COUNT", AckMode::Count),
-        ("COUNT_TIME", AckMode::CountTime),
-        ("MANUAL", AckMode::Manual),
-        ("MANUAL_IMMEDIATE", AckMode::ManualImmediate),
-    ];
-}
+/// `spring.kafka.listener.ack-mode` and `spring.kafka.consumer.auto-offset-reset`: the shared
+/// vocabulary.
+pub use crate::vocabulary::{AckMode, AutoOffsetReset};
 
 /// `spring.kafka.listener.type`: one record or one poll's records per handler call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -73,18 +17,6 @@ pub enum ListenerType {
     Single,
     /// All records of a poll per call.
     Batch,
-}
-
-/// `spring.kafka.consumer.auto-offset-reset`: where to start without a committed offset.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum AutoOffsetReset {
-    /// The oldest available record.
-    Earliest,
-    /// Only new records (Kafka's default).
-    #[default]
-    Latest,
-    /// Fail instead of guessing.
-    None,
 }
 
 /// `spring.kafka.consumer.isolation-level`: the fetcher's own type, so the vocabulary is defined
@@ -385,5 +317,5 @@ pub struct ParallelismProperties {
     /// `max-in-flight`: records of one partition handled at once (default 1: sequential).
     pub max_in_flight: Option<u32>,
     /// `ordering`: `key` (default), `partition` or `unordered`.
-    pub ordering: Option<crate::container::DispatchOrdering>,
+    pub ordering: Option<crate::vocabulary::DispatchOrdering>,
 }

@@ -9,48 +9,10 @@
 use std::collections::hash_map::{DefaultHasher, Entry};
 use std::collections::{HashMap, VecDeque};
 use std::hash::{Hash, Hasher};
-use std::str::FromStr;
 
 use crate::record::ConsumerRecord;
 
-/// How records of one partition may overtake each other when handled in parallel.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum DispatchOrdering {
-    /// Records with the same key are handled strictly in offset order; others run concurrently.
-    #[default]
-    Key,
-    /// One record at a time, in offset order (the classic container).
-    Partition,
-    /// Any record may run as soon as there is room in the window.
-    Unordered,
-}
-
-impl DispatchOrdering {
-    /// The names accepted in configuration and in the `ordering` attribute.
-    pub const CHOICES: [&'static str; 3] = ["key", "partition", "unordered"];
-}
-
-impl FromStr for DispatchOrdering {
-    type Err = String;
-
-    /// ```
-    /// use kafka_listener::container::DispatchOrdering;
-    ///
-    /// assert_eq!("KEY".parse(), Ok(DispatchOrdering::Key));
-    /// assert!("keys".parse::<DispatchOrdering>().unwrap_err().contains("key, partition, unordered"));
-    /// ```
-    fn from_str(text: &str) -> Result<Self, Self::Err> {
-        match text.trim().to_ascii_lowercase().as_str() {
-            "key" => Ok(Self::Key),
-            "partition" => Ok(Self::Partition),
-            "unordered" => Ok(Self::Unordered),
-            other => Err(format!(
-                "`{other}` is not an ordering: expected one of {}",
-                Self::CHOICES.join(", ")
-            )),
-        }
-    }
-}
+pub use crate::vocabulary::DispatchOrdering;
 
 /// How many records of one partition may be in flight at once, and in what order.
 ///

@@ -5,7 +5,6 @@ mod ack_events;
 mod assigned;
 mod commit_policy;
 mod events;
-mod from_config;
 mod handler_glue;
 mod lanes;
 mod member;
@@ -13,22 +12,33 @@ mod offset_tracker;
 mod subscription;
 mod worker;
 
-pub use crate::client::fetch::{FetchError, FetchSettings, Fetched, PartitionFetcher};
-pub use commit_policy::{CommitPolicy, CommitSchedule};
-
-pub use ack_events::{AckEvent, AckEventReceiver, AckEvents};
-pub use assigned::{run_assigned, Assignment};
+// What applications name: the events, seeks, the ack-mode policy and parallelism settings.
+pub use commit_policy::CommitPolicy;
 pub use events::ContainerEvent;
-pub use from_config::{
-    ack_mode_policy, commit_policy_for, fetch_settings_for, worker_settings_for,
-};
-pub use handler_glue::{batch_dispatch, record_dispatch};
 pub use lanes::{DispatchOrdering, Parallelism};
-pub use member::{run_member, MemberControl, MemberEnvironment, MemberSettings};
+pub use member::MemberControl;
+pub use worker::SeekTo;
+
+// The container's machinery, public for the app, the benches and the tests; not an API.
+#[doc(hidden)]
+pub use crate::client::fetch::{FetchError, FetchSettings, Fetched, PartitionFetcher};
+#[doc(hidden)]
+pub use ack_events::{AckEvent, AckEventReceiver, AckEvents};
+#[doc(hidden)]
+pub use assigned::{run_assigned, Assignment};
+#[doc(hidden)]
+pub use commit_policy::CommitSchedule;
+#[doc(hidden)]
+pub use handler_glue::{batch_dispatch, record_dispatch};
+#[doc(hidden)]
+pub use member::{run_member, MemberEnvironment, MemberSettings};
+#[doc(hidden)]
 pub use offset_tracker::{AckRejected, OffsetTracker};
+#[doc(hidden)]
 pub use subscription::{Subscription, TopicPattern};
+#[doc(hidden)]
 pub use worker::{
     spawn_partition_worker, spawn_worker, BatchDispatch, HandlerClock, ListenerDispatch,
-    PartitionCommitter, PartitionIdentity, RecordSource, ResetPolicy, SeekTo, WorkerHandle,
-    WorkerSettings, WorkerStopped,
+    PartitionCommitter, PartitionIdentity, RecordSource, WorkerHandle, WorkerSettings,
+    WorkerStopped,
 };

@@ -21,7 +21,12 @@ pub use handler::{
     BatchFailurePoint, DeliveryFailure, ErrorHandler, RecordRecoverer, Recoverer, RecoveryFailed,
 };
 pub use retry_topic::{
+    RetryChain, RetryStage, RetryTopicConfig, RetryTopicForwarder, RetryTopicSpec,
+    RetryTopicSpecError, TopicSuffixing,
+};
+// The retry-topic header codec: what the container and its tests use, not an API.
+#[doc(hidden)]
+pub use retry_topic::{
     attempts_of, big_integer_bytes, due_time_of, forward_headers, parse_big_integer,
-    retry_header_names, RetryChain, RetryStage, RetryTopicConfig, RetryTopicForwarder,
-    RetryTopicSpec, RetryTopicSpecError, TopicSuffixing,
+    retry_header_names,
 };

@@ -99,36 +99,7 @@ impl FromStr for AssignorKind {
     }
 }
 
-/// `auto.offset.reset`: where to start when the group has no committed offset for a partition
-/// (or it is out of range).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum AutoOffsetReset {
-    /// The log start.
-    Earliest,
-    /// The log end: only records produced from now on (Java's default).
-    #[default]
-    Latest,
-    /// No reset: a partition without a committed offset is an error naming it.
-    None,
-}
-
-/// An `auto.offset.reset` value other than earliest / latest / none.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("invalid auto.offset.reset `{0}`: use earliest, latest or none")]
-pub struct InvalidOffsetReset(pub String);
-
-impl FromStr for AutoOffsetReset {
-    type Err = InvalidOffsetReset;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "earliest" => Ok(Self::Earliest),
-            "latest" => Ok(Self::Latest),
-            "none" => Ok(Self::None),
-            _ => Err(InvalidOffsetReset(s.to_owned())),
-        }
-    }
-}
+pub use crate::vocabulary::{AutoOffsetReset, InvalidOffsetReset};
 
 /// Consumer-group settings, with kafka-clients' defaults.
 ///

@@ -29,12 +29,17 @@ mod protocol;
 mod reset;
 mod topic_partition;
 
+// The consumer protocol's pieces: the member and the embedded broker use them; not an API.
+#[doc(hidden)]
 pub use assignor::{assign, subscription_user_data, GroupAssignment, MemberSubscription};
 pub use config::{AssignorKind, AutoOffsetReset, GroupConfig, InvalidOffsetReset, UnknownAssignor};
 pub use error::GroupError;
 pub use listener::{BoxFuture, RebalanceListener};
 pub use member::{AssignmentChange, GroupMember};
-pub use offsets::{OffsetAndMetadata, OffsetCommitter, PendingCommit};
+#[doc(hidden)]
+pub use offsets::PendingCommit;
+pub use offsets::{OffsetAndMetadata, OffsetCommitter};
+#[doc(hidden)]
 pub use protocol::{
     Assignment, ProtocolError, Subscription, CONSUMER_PROTOCOL_TYPE, CONSUMER_PROTOCOL_VERSION,
 };

@@ -27,7 +27,7 @@ pub use handler::{
 };
 pub use spec::{ListenerLocation, ListenerSpec, SpecValue};
 pub use validate::{
-    canonical_ack_mode, validate, ListenerDefaults, ListenerSpecError, ValidationErrors, ACK_MODES,
+    canonical_ack_mode, validate, ListenerDefaults, ListenerSpecError, ValidationErrors,
 };
 
 inventory::collect!(ListenerSpec);

@@ -5,17 +5,6 @@ use super::{ListenerLocation, ListenerSpec, SpecValue};
 use std::collections::HashMap;
 use std::fmt;
 
-/// Spring Kafka's seven `ContainerProperties.AckMode` names.
-pub const ACK_MODES: [&str; 7] = [
-    "RECORD",
-    "BATCH",
-    "TIME",
-    "COUNT",
-    "COUNT_TIME",
-    "MANUAL",
-    "MANUAL_IMMEDIATE",
-];
-
 /// The canonical ack mode name for `value`, accepting Spring Boot's relaxed forms
 /// (`manual_immediate`, `manual-immediate`, `MANUAL_IMMEDIATE`).
 ///
@@ -26,8 +15,10 @@ pub const ACK_MODES: [&str; 7] = [
 /// assert_eq!(canonical_ack_mode("MANUEL"), None);
 /// ```
 pub fn canonical_ack_mode(value: &str) -> Option<&'static str> {
-    let normalized = value.trim().to_ascii_uppercase().replace('-', "_");
-    ACK_MODES.into_iter().find(|mode| *mode == normalized)
+    value
+        .parse::<crate::vocabulary::AckMode>()
+        .ok()
+        .map(crate::vocabulary::AckMode::spring_name)
 }
 
 /// Settings that apply to every listener unless it overrides them, from the configuration.
@@ -253,9 +244,9 @@ fn check_ack_mode(
 /// The ack mode within a small edit distance of `value`, for "did you mean".
 fn closest_ack_mode(value: &str) -> Option<&'static str> {
     let normalized = value.trim().to_ascii_uppercase().replace('-', "_");
-    ACK_MODES
+    crate::vocabulary::AckMode::CHOICES
         .into_iter()
-        .map(|mode| (strsim::levenshtein(&normalized, mode), mode))
+        .map(|(mode, _)| (strsim::levenshtein(&normalized, mode), mode))
         .filter(|(distance, mode)| *distance <= mode.len() / 3 + 1)
         .min()
         .map(|(_, mode)| mode)

@@ -42,15 +42,14 @@ use super::offset_tracker::OffsetTracker;
 use crate::client::fetch::{FetchError, Fetched};
 use crate::error::{DeliveryFailure, ErrorHandler};
 use crate::record::ConsumerRecord;
+use crate::vocabulary::AutoOffsetReset;
 use attempt::{AckKind, Attempt, Deliver, Finished, UnitContext};
 use commits::Commits;
 use fetch_ahead::FetchAhead;
 use handle::Control;
 
 pub use handle::{BatchDispatch, ListenerDispatch, PartitionIdentity, WorkerHandle, WorkerStopped};
-pub use settings::{
-    HandlerClock, PartitionCommitter, RecordSource, ResetPolicy, SeekTo, WorkerSettings,
-};
+pub use settings::{HandlerClock, PartitionCommitter, RecordSource, SeekTo, WorkerSettings};
 
 /// How long a failed fetch or offset lookup waits before it is tried again.
 const FETCH_RETRY_WAIT: Duration = Duration::from_millis(500);
@@ -661,9 +660,9 @@ where
 
     async fn reset(&mut self, out_of_range: i64) {
         let target = match self.settings.reset {
-            ResetPolicy::Earliest => SeekTo::Beginning,
-            ResetPolicy::Latest => SeekTo::End,
-            ResetPolicy::None => {
+            AutoOffsetReset::Earliest => SeekTo::Beginning,
+            AutoOffsetReset::Latest => SeekTo::End,
+            AutoOffsetReset::None => {
                 tracing::error!(
                     offset = out_of_range,
                     "offset out of range and auto.offset.reset is none; partition paused"

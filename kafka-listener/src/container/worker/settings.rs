@@ -11,6 +11,7 @@ use tokio::time::Instant;
 use super::super::commit_policy::CommitPolicy;
 use super::super::lanes::Parallelism;
 use crate::client::fetch::{FetchError, Fetched, OffsetQuery, PartitionFetcher};
+use crate::vocabulary::AutoOffsetReset;
 
 /// Where records come from: the partition's fetcher, or a test's source.
 pub trait RecordSource: Send + 'static {
@@ -66,18 +67,6 @@ pub enum SeekTo {
     Timestamp(i64),
 }
 
-/// `auto.offset.reset`: what to do when the position is out of range.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum ResetPolicy {
-    /// From the earliest record.
-    Earliest,
-    /// From the log end (Kafka's default).
-    #[default]
-    Latest,
-    /// Stop the partition and report an error.
-    None,
-}
-
 /// Per-partition settings.
 #[derive(Debug, Clone, Copy)]
 pub struct WorkerSettings {
@@ -90,7 +79,7 @@ pub struct WorkerSettings {
     /// How long stopping waits for the in-flight handler (`shutdown-timeout`, 10 s).
     pub drain_timeout: Duration,
     /// `auto.offset.reset` for an out-of-range position.
-    pub reset: ResetPolicy,
+    pub reset: AutoOffsetReset,
     /// Records of the partition handled at once (one, in offset order, by default).
     pub parallelism: Parallelism,
     /// Dispatched records the partition may hold unacknowledged (MANUAL acks not yet sent,
@@ -106,7 +95,7 @@ impl Default for WorkerSettings {
             max_poll_records: 500,
             idle_between_polls: Duration::ZERO,
             drain_timeout: Duration::from_secs(10),
-            reset: ResetPolicy::Latest,
+            reset: AutoOffsetReset::Latest,
             parallelism: Parallelism::default(),
             max_unacknowledged: 10_000,
         }

@@ -1,32 +1,18 @@
-//! `spring.kafka.*` → the container's settings.
+//! `spring.kafka.*` → the container's settings: the app is where configuration meets the
+//! container, so neither module imports the other.
 
 use std::time::Duration;
 
-use super::commit_policy::CommitPolicy;
-use super::worker::{ResetPolicy, WorkerSettings};
 use crate::client::fetch::{FetchSettings, IsolationLevel};
-use crate::config::{AckMode, AutoOffsetReset, ConsumerProperties, ListenerProperties};
+use crate::config::{AckMode, ConsumerProperties, ListenerProperties};
+use crate::container::{CommitPolicy, WorkerSettings};
 
 /// Kafka's default `auto.commit.interval.ms`.
 const DEFAULT_AUTO_COMMIT_INTERVAL: Duration = Duration::from_secs(5);
 
 /// The commit policy Spring derives from the ack mode and `enable-auto-commit`: with
 /// auto-commit on, the consumer commits on its interval whatever the ack mode.
-///
-/// ```
-/// use kafka_listener::config::KafkaProperties;
-/// use kafka_listener::container::{commit_policy_for, CommitPolicy};
-/// use std::time::Duration;
-///
-/// let props = KafkaProperties::from_yaml_str(
-///     "spring.kafka.listener: {ack-mode: COUNT_TIME, ack-count: 10, ack-time: 2s}",
-/// ).unwrap();
-/// assert_eq!(
-///     commit_policy_for(&props.listener, &props.consumer),
-///     CommitPolicy::CountTime(10, Duration::from_secs(2)),
-/// );
-/// ```
-pub fn commit_policy_for(
+pub(super) fn commit_policy_for(
     listener: &ListenerProperties,
     consumer: &ConsumerProperties,
 ) -> CommitPolicy {
@@ -41,7 +27,7 @@ pub fn commit_policy_for(
 }
 
 /// The policy of an ack mode with its count and time thresholds.
-pub fn ack_mode_policy(mode: AckMode, ack_count: u32, ack_time: Duration) -> CommitPolicy {
+pub(super) fn ack_mode_policy(mode: AckMode, ack_count: u32, ack_time: Duration) -> CommitPolicy {
     match mode {
         AckMode::Record => CommitPolicy::Record,
         AckMode::Batch => CommitPolicy::Batch,
@@ -54,7 +40,7 @@ pub fn ack_mode_policy(mode: AckMode, ack_count: u32, ack_time: Duration) -> Com
 }
 
 /// Per-partition settings from `spring.kafka.listener.*` and `spring.kafka.consumer.*`.
-pub fn worker_settings_for(
+pub(super) fn worker_settings_for(
     listener: &ListenerProperties,
     consumer: &ConsumerProperties,
     drain_timeout: Duration,
@@ -64,11 +50,7 @@ pub fn worker_settings_for(
         max_poll_records: consumer.max_poll_records.unwrap_or(500).max(1) as usize,
         idle_between_polls: listener.idle_between_polls,
         drain_timeout,
-        reset: match consumer.auto_offset_reset.unwrap_or_default() {
-            AutoOffsetReset::Earliest => ResetPolicy::Earliest,
-            AutoOffsetReset::Latest => ResetPolicy::Latest,
-            AutoOffsetReset::None => ResetPolicy::None,
-        },
+        reset: consumer.auto_offset_reset.unwrap_or_default(),
         ..WorkerSettings::default()
     }
 }
@@ -77,7 +59,7 @@ pub fn worker_settings_for(
 /// and the consumer's Kafka properties (`max.partition.fetch.bytes`, `fetch.max.bytes`,
 /// `check.crcs`, and `isolation.level` / `fetch.min.bytes` / `fetch.max.wait.ms` where the typed
 /// keys are unset).
-pub fn fetch_settings_for(consumer: &ConsumerProperties) -> FetchSettings {
+pub(super) fn fetch_settings_for(consumer: &ConsumerProperties) -> FetchSettings {
     let defaults = FetchSettings::default();
     let property = |name: &str| consumer.properties.get(name).map(|v| v.trim());
     let positive_i32 = |name: &str| {
@@ -149,6 +131,15 @@ mod tests {
     }
 
     #[test]
+    fn count_time_takes_ack_count_and_ack_time() {
+        let p = props("spring.kafka.listener: {ack-mode: COUNT_TIME, ack-count: 10, ack-time: 2s}");
+        assert_eq!(
+            commit_policy_for(&p.listener, &p.consumer),
+            CommitPolicy::CountTime(10, Duration::from_secs(2)),
+        );
+    }
+
+    #[test]
     fn auto_commit_overrides_the_ack_mode() {
         let p =
             props("spring.kafka.consumer: {enable-auto-commit: true, auto-commit-interval: 250ms}");
@@ -169,6 +160,6 @@ mod tests {
         assert_eq!(fetch.max_wait, Duration::from_millis(100));
         let worker = worker_settings_for(&p.listener, &p.consumer, Duration::from_secs(1));
         assert_eq!(worker.max_poll_records, 50);
-        assert_eq!(worker.reset, ResetPolicy::Earliest);
+        assert_eq!(worker.reset, crate::vocabulary::AutoOffsetReset::Earliest);
     }
 }
