@@ -48,7 +48,6 @@ pub(super) async fn start(app: App) -> Result<RunningApp> {
         return Err(Error::MissingTokenProvider);
     }
     let specs = select_listeners(listeners.as_deref())?;
-    check_required_state(&specs, &state)?;
     // Every registered id, so a section for a listener not started now is no "unknown key".
     let all_ids: Vec<&str> = registry::all().iter().map(|s| s.id()).collect();
     let configured = crate::config::bind_error_handlers(&properties, &all_ids)?;
@@ -73,6 +72,8 @@ pub(super) async fn start(app: App) -> Result<RunningApp> {
             ack_mode: Some(properties.listener.ack_mode.spring_name().to_owned()),
         },
     )?;
+    // Configuration errors first, then what the code registered; all before connecting.
+    check_required_state(&specs, &state)?;
     let connection = match &bootstrap {
         Some(servers) => properties
             .consumer_connection()

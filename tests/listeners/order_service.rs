@@ -7,7 +7,7 @@
 //! environment form), so tests share a cluster safely.
 
 // The sample's library, exactly as its main.rs includes it.
-#[path = "../examples/order_service/lib.rs"]
+#[path = "../../examples/order_service/lib.rs"]
 #[allow(dead_code, unused_imports)]
 mod order_service;
 

@@ -2,7 +2,7 @@
 //! succeeds after the rejoin; the revocation callback can still commit with the current
 //! generation. Runs against the embedded broker, or real Kafka with KAFKA_BOOTSTRAP_SERVERS set.
 
-mod group_support;
+use crate::group_support;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};

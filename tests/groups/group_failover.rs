@@ -4,10 +4,10 @@
 //! ```text
 //! KAFKA_STATE_DIR=/tmp/k deploy/local/kafka.sh start --brokers 3
 //! KAFKA_SH=deploy/local/kafka.sh KAFKA_STATE_DIR=/tmp/k KAFKA_BOOTSTRAP_SERVERS=… \
-//!     cargo test --test group_failover -- --ignored
+//!     cargo test --test groups group_failover -- --ignored
 //! ```
 
-mod group_support;
+use crate::group_support;
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};

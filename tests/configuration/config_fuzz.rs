@@ -8,7 +8,7 @@ use kafka_listener::config::ConfigLoader;
 
 /// Inputs the mutations start from: the seed's file and snippets that reach every layer.
 const CORPUS: &[&str] = &[
-    include_str!("fixtures/seed-application.yml"),
+    include_str!("../fixtures/seed-application.yml"),
     "spring:\n  kafka:\n    bootstrap-servers: [a:1, b:2]\n    consumer: {group-id: ${HOST:g}, max-poll-records: 5}\n",
     "spring.kafka.listener.ack-mode: MANUAL\n---\nspring.config.activate.on-profile: prod & !dev\nspring.kafka.listener.poll-timeout: PT3S\n",
     "a: &anchor {x: 1}\nb: *anchor\nspring.kafka.client-id: !!str 12\n\"[k.y]\": 'q'\n",

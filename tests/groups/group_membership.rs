@@ -1,7 +1,7 @@
 //! Joining, splitting and handing over partitions (issue #4). Runs against the embedded broker,
 //! or real Kafka with KAFKA_BOOTSTRAP_SERVERS set.
 
-mod group_support;
+use crate::group_support;
 
 use std::time::{Duration, Instant};
 

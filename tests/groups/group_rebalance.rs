@@ -2,7 +2,7 @@
 //! another broker than the partition leaders (issue #4). Runs against the embedded broker, or
 //! real Kafka with KAFKA_BOOTSTRAP_SERVERS set.
 
-mod group_support;
+use crate::group_support;
 
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
