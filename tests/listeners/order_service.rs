@@ -9,7 +9,7 @@
 // The sample's library, exactly as its main.rs includes it.
 #[path = "../../examples/order_service/lib.rs"]
 #[allow(dead_code, unused_imports)]
-mod order_service;
+mod sample;
 
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
@@ -23,7 +23,7 @@ use hyper_util::rt::TokioIo;
 use kafka_listener::config::ConfigLoader;
 use kafka_listener::Json;
 use kafka_listener_suite::{eventually, unique_name, TestKafka};
-use order_service::{KafkaTarget, OrderLine, OrderStore, RunningService, ServiceConfig, WorkUnit};
+use sample::{KafkaTarget, OrderLine, OrderStore, RunningService, ServiceConfig, WorkUnit};
 use serde_json::{json, Value};
 
 const APPLICATION_YML: &str = concat!(
@@ -96,7 +96,7 @@ async fn start(
     store: &Arc<OrderStore>,
     work_time: Duration,
 ) -> RunningService {
-    order_service::start(config(kafka, names, store, work_time))
+    sample::start(config(kafka, names, store, work_time))
         .await
         .expect("the order service starts")
 }
