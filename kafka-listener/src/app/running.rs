@@ -7,6 +7,7 @@ use std::time::Duration;
 use tokio::sync::broadcast;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 use crate::container::{ContainerEvent, MemberControl, SeekTo};
 use crate::group::{GroupError, TopicPartition};
@@ -42,6 +43,8 @@ impl ListenerRuntime {
 /// them gracefully; dropping it stops them without waiting (nothing hangs on drop).
 pub struct RunningApp {
     shutdown: CancellationToken,
+    /// Every task the listeners started; shutdown waits for all of them.
+    tasks: TaskTracker,
     events: broadcast::Sender<ContainerEvent>,
     listeners: Vec<ListenerRuntime>,
     shutdown_timeout: Duration,
@@ -121,6 +124,7 @@ impl RunningApp {
     /// assignment is missed.
     pub(super) fn new(
         shutdown: CancellationToken,
+        tasks: TaskTracker,
         events: broadcast::Sender<ContainerEvent>,
         mut events_from_start: broadcast::Receiver<ContainerEvent>,
         listeners: Vec<ListenerRuntime>,
@@ -141,6 +145,7 @@ impl RunningApp {
         });
         Self {
             shutdown,
+            tasks,
             events,
             listeners,
             shutdown_timeout,
@@ -232,6 +237,17 @@ impl RunningApp {
                     }
                 }
             }
+        }
+        // Members are done; what they started (workers, fetches, final commits) ends with them.
+        self.tasks.close();
+        if tokio::time::timeout(Duration::from_secs(5), self.tasks.wait())
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                running = self.tasks.len(),
+                "listener tasks still running after their consumers closed"
+            );
         }
         self.tracker.abort();
         match first_error {

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 use super::container_settings::{ack_mode_policy, fetch_settings_for, worker_settings_for};
 use super::error_handlers::{self, Chosen, ErrorHandlerSources};
@@ -103,6 +104,7 @@ pub(super) async fn start(app: App) -> Result<RunningApp> {
         data_plane: Arc::clone(&data_plane),
         shutdown: shutdown.clone(),
         events: events.clone(),
+        tasks: TaskTracker::new(),
     };
     let mut runtimes = Vec::new();
     let mut template = retry_topics::LazyTemplate::default();
@@ -186,6 +188,7 @@ pub(super) async fn start(app: App) -> Result<RunningApp> {
     }
     Ok(RunningApp::new(
         shutdown,
+        context.tasks,
         events,
         events_from_start,
         runtimes,
@@ -210,6 +213,8 @@ struct StartContext {
     data_plane: Arc<rskafka::client::Client>,
     shutdown: CancellationToken,
     events: tokio::sync::broadcast::Sender<ContainerEvent>,
+    /// Owns every task of every listener: members, workers, fetches, commits.
+    tasks: TaskTracker,
 }
 
 impl StartContext {
@@ -252,6 +257,7 @@ impl StartContext {
             connection,
             shutdown: self.shutdown.clone(),
             events: self.events.clone(),
+            tasks: self.tasks.clone(),
         };
         if let Some((partitions, group_id)) = &plan.assigned {
             // Every partition has its own worker task already: one runner serves them all.
@@ -262,7 +268,7 @@ impl StartContext {
                 connection: self.connection.clone(),
             };
             let (control_tx, control_rx) = tokio::sync::oneshot::channel();
-            let task = tokio::spawn(run_assigned(
+            let task = self.tasks.spawn(run_assigned(
                 assignment,
                 settings,
                 dispatch,
@@ -279,7 +285,7 @@ impl StartContext {
                 .client_id(format!("{}-{n}", plan.client_id_prefix));
             let member = GroupMember::new(member_connection.clone(), plan.group.clone());
             let (control_tx, control_rx) = tokio::sync::oneshot::channel();
-            let task = tokio::spawn(run_member(
+            let task = self.tasks.spawn(run_member(
                 member,
                 plan.subscription.clone(),
                 settings.clone(),
@@ -293,7 +299,6 @@ impl StartContext {
     }
 }
 
-/// The listeners to run: the named ones, or every registered one with `auto_startup`.
 /// Fails start-up, as Spring does for a missing bean, when a listener takes a `State<T>` that
 /// was never registered (every record would fail to extract and be skipped).
 fn check_required_state(specs: &[&'static ListenerSpec], state: &AppState) -> Result<()> {
@@ -311,6 +316,7 @@ fn check_required_state(specs: &[&'static ListenerSpec], state: &AppState) -> Re
     Ok(())
 }
 
+/// The listeners to run: the named ones, or every registered one with `auto_startup`.
 fn select_listeners(ids: Option<&[String]>) -> Result<Vec<&'static ListenerSpec>> {
     let all = registry::all();
     match ids {

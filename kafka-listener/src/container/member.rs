@@ -15,12 +15,13 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 use super::ack_events::AckEvents;
 use super::events::ContainerEvent;
 use super::subscription::Subscription;
 use super::worker::{
-    spawn_worker, ListenerDispatch, PartitionCommitter, PartitionIdentity, SeekTo, WorkerHandle,
+    spawn_worker_in, ListenerDispatch, PartitionCommitter, PartitionIdentity, SeekTo, WorkerHandle,
     WorkerSettings,
 };
 use crate::client::fetch::{FetchSettings, Fetcher, PartitionLag};
@@ -86,6 +87,8 @@ pub(super) struct Partitions<D, F> {
     pub(super) dispatch: ListenerDispatch<D, F>,
     pub(super) workers: Mutex<HashMap<TopicPartition, WorkerHandle>>,
     pub(super) paused: Mutex<HashSet<TopicPartition>>,
+    /// The app's tasks: every worker and what it spawns is owned there.
+    pub(super) tasks: TaskTracker,
 }
 
 impl<D, Fut, F> Partitions<D, F>
@@ -111,6 +114,7 @@ where
             dispatch,
             workers: Mutex::new(HashMap::new()),
             paused: Mutex::new(HashSet::new()),
+            tasks: environment.tasks,
         });
         let _ = control.send(MemberControl(partitions.clone()));
         partitions
@@ -129,7 +133,8 @@ where
             listener_id: Arc::clone(&self.settings.listener_id),
             events: Some(self.events.clone()),
         };
-        let worker = spawn_worker(
+        let worker = spawn_worker_in(
+            &self.tasks,
             identity,
             position,
             self.settings.worker,
@@ -335,6 +340,9 @@ pub struct MemberEnvironment {
     pub shutdown: CancellationToken,
     /// Where assignment changes and errors are reported.
     pub events: tokio::sync::broadcast::Sender<ContainerEvent>,
+    /// Owns every task the member starts (workers, their fetches and commits), so shutdown
+    /// can wait for all of them and nothing runs on detached.
+    pub tasks: TaskTracker,
 }
 
 /// Runs one group member until `shutdown` is cancelled, then closes it: every worker drains

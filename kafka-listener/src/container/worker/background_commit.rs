@@ -39,13 +39,14 @@ impl BackgroundCommit {
     /// Sends the commit of `position` in the background.
     pub(crate) fn send<C: PartitionCommitter>(
         &mut self,
+        tasks: &tokio_util::task::TaskTracker,
         committer: &Arc<C>,
         topic: &Arc<str>,
         partition: i32,
         position: i64,
     ) {
         let (committer, topic) = (Arc::clone(committer), Arc::clone(topic));
-        let task = tokio::spawn(async move { committer.commit(&topic, partition, position).await });
+        let task = tasks.spawn(async move { committer.commit(&topic, partition, position).await });
         self.in_flight = Some((position, task));
         self.deferred = false;
     }

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::time::Instant;
+use tokio_util::task::TaskTracker;
 
 use super::super::commit_policy::{CommitPolicy, CommitSchedule};
 use super::super::events::ContainerEvent;
@@ -20,6 +21,8 @@ const MAX_RETRY_WAIT: Duration = Duration::from_secs(5);
 
 /// A partition's commits.
 pub(super) struct Commits<C> {
+    /// Where commit tasks run (the app's task tracker).
+    tasks: TaskTracker,
     committer: Arc<C>,
     schedule: CommitSchedule,
     wire: BackgroundCommit,
@@ -30,8 +33,9 @@ pub(super) struct Commits<C> {
 }
 
 impl<C: PartitionCommitter> Commits<C> {
-    pub(super) fn new(committer: Arc<C>, policy: CommitPolicy) -> Self {
+    pub(super) fn new(tasks: TaskTracker, committer: Arc<C>, policy: CommitPolicy) -> Self {
         Self {
+            tasks,
             committer,
             schedule: CommitSchedule::new(policy, Instant::now()),
             wire: BackgroundCommit::default(),
@@ -79,6 +83,7 @@ impl<C: PartitionCommitter> Commits<C> {
         if let Some(position) = tracker.committable() {
             self.retry_at = None;
             self.wire.send(
+                &self.tasks,
                 &self.committer,
                 &identity.topic,
                 identity.partition,

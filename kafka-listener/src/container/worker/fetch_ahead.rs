@@ -28,12 +28,13 @@ pub(crate) struct FetchAhead {
 impl FetchAhead {
     /// Moves `source` onto its own task; the task ends when this handle is dropped.
     pub(crate) fn spawn<S: RecordSource>(
+        tasks: &tokio_util::task::TaskTracker,
         mut source: S,
         topic: std::sync::Arc<str>,
         partition: i32,
     ) -> Self {
         let (requests, mut incoming) = mpsc::unbounded_channel();
-        tokio::spawn(async move {
+        tasks.spawn(async move {
             while let Some(request) = incoming.recv().await {
                 match request {
                     SourceRequest::Fetch(position, reply) => {

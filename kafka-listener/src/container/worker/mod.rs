@@ -34,6 +34,7 @@ use futures_util::future::BoxFuture;
 use futures_util::stream::{FuturesUnordered, StreamExt};
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::Instant;
+use tokio_util::task::TaskTracker;
 
 use super::ack_events::{AckEvent, AckEventReceiver, AckEvents};
 use super::events::ContainerEvent;
@@ -84,8 +85,43 @@ where
 }
 
 /// Starts the worker for one assignment of one partition at `position`, with a record or a
-/// batch dispatch.
+/// batch dispatch, on tasks of its own.
 pub fn spawn_worker<S, C, D, Fut, F>(
+    identity: PartitionIdentity,
+    position: i64,
+    settings: WorkerSettings,
+    source: S,
+    committer: Arc<C>,
+    error_handler: ErrorHandler,
+    dispatch: ListenerDispatch<D, F>,
+) -> WorkerHandle
+where
+    S: RecordSource,
+    C: PartitionCommitter,
+    D: Fn(ConsumerRecord, AckEvents) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<(), F>> + Send + 'static,
+    F: DeliveryFailure,
+{
+    let tasks = TaskTracker::new();
+    let worker = spawn_worker_in(
+        &tasks,
+        identity,
+        position,
+        settings,
+        source,
+        committer,
+        error_handler,
+        dispatch,
+    );
+    tasks.close();
+    worker
+}
+
+/// [`spawn_worker`] with every task it starts — the worker, its fetch, its commits — owned by
+/// `tasks`, so whoever owns them can wait for all of them.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn spawn_worker_in<S, C, D, Fut, F>(
+    tasks: &TaskTracker,
     identity: PartitionIdentity,
     position: i64,
     settings: WorkerSettings,
@@ -118,8 +154,13 @@ where
     let worker = Worker {
         clock: clock.clone(),
         tracker: OffsetTracker::new(position),
-        commits: Commits::new(committer, settings.commit_policy),
-        fetch: FetchAhead::spawn(source, Arc::clone(&identity.topic), identity.partition),
+        commits: Commits::new(tasks.clone(), committer, settings.commit_policy),
+        fetch: FetchAhead::spawn(
+            tasks,
+            source,
+            Arc::clone(&identity.topic),
+            identity.partition,
+        ),
         position,
         fetched: VecDeque::new(),
         fetched_records: 0,
@@ -150,7 +191,7 @@ where
         next_poll_at: None,
         topic_missing: false,
     };
-    let task = tokio::spawn(tracing::Instrument::instrument(worker.run(), span));
+    let task = tasks.spawn(tracing::Instrument::instrument(worker.run(), span));
     WorkerHandle {
         control,
         task,
