@@ -15,6 +15,7 @@ use tokio_util::task::TaskTracker;
 
 use super::cluster::{BrokerContext, Cluster, ClusterSettings};
 use super::coordinator::{Coordinator, CoordinatorConfig};
+use super::faults::{FaultInjector, Faults};
 use super::group::GroupState;
 use super::sasl::SaslServerConfig;
 use super::security::{self, TestCertificates};
@@ -311,6 +312,7 @@ impl EmbeddedKafkaBuilder {
             topics: TopicRegistry::new(infos.clone()),
             coordinator,
             transactions: Transactions::new(),
+            faults: FaultInjector::default(),
         });
         for (listener, info) in listeners.into_iter().zip(&infos) {
             let ctx = BrokerContext {
@@ -534,6 +536,18 @@ impl EmbeddedKafka {
                 .partition(partition)?
                 .high_watermark(),
         )
+    }
+
+    /// Fault injection: make this cluster fail, delay, stall or drop requests, move a group's
+    /// coordinator or fence a group member (see [`Faults`]).
+    pub fn faults(&self) -> Faults {
+        Faults::new(Arc::clone(&self.cluster))
+    }
+
+    /// The node id of the broker coordinating `group` (a group or transactional id), as
+    /// FindCoordinator answers.
+    pub fn coordinator_of(&self, group: &str) -> i32 {
+        self.cluster.coordinator_for(group)
     }
 
     /// The committed offsets of a group: (topic, partition) → offset.
