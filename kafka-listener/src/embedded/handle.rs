@@ -552,7 +552,7 @@ impl EmbeddedKafka {
 
     /// The committed offsets of a group: (topic, partition) → offset.
     pub fn committed_offsets(&self, group: &str) -> BTreeMap<(String, i32), i64> {
-        self.cluster.coordinator.with_groups(|groups| {
+        self.cluster.coordinator.read_groups(|groups| {
             groups
                 .get(group)
                 .map(|g| {
@@ -569,7 +569,7 @@ impl EmbeddedKafka {
     pub fn group_state(&self, group: &str) -> (String, Vec<String>) {
         self.cluster
             .coordinator
-            .with_groups(|groups| match groups.get(group) {
+            .read_groups(|groups| match groups.get(group) {
                 Some(g) => (
                     g.state.name().to_owned(),
                     g.members.keys().cloned().collect(),
@@ -587,7 +587,7 @@ impl EmbeddedKafka {
     ) -> Result<(), EmbeddedKafkaError> {
         let mut changes = self.cluster.coordinator.subscribe();
         let check = || {
-            self.cluster.coordinator.with_groups(|groups| {
+            self.cluster.coordinator.read_groups(|groups| {
                 groups
                     .get(group)
                     .is_some_and(|g| g.state == GroupState::Stable && g.members.len() == members)
