@@ -171,7 +171,7 @@ async fn serve_connection<S: AsyncRead + AsyncWrite + Unpin>(
         );
         let response = match ctx.cluster.faults.intercept(ctx, &request).await {
             Verdict::Handle => api::handle(ctx, request, &client_host).await,
-            Verdict::Answer(response) => Some(response),
+            Verdict::Answer(response) => Some(*response),
             Verdict::Discard => None,
             Verdict::Close => {
                 tracing::debug!(broker = ctx.node_id, %peer, ?api, "fault injection: connection closed instead of answering");

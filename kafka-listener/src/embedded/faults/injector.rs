@@ -41,7 +41,7 @@ pub(crate) enum Verdict {
     /// Handle it as usual.
     Handle,
     /// Send this response instead.
-    Answer(ResponseKind),
+    Answer(Box<ResponseKind>),
     /// Neither handle nor answer it (a failed Produce with acks=0, which Kafka never answers).
     Discard,
     /// Close the connection without answering.
@@ -149,7 +149,7 @@ impl FaultInjector {
             Action::Fail(code) => {
                 let version = request.header.request_api_version;
                 match error_response(&request.body, version, code) {
-                    Some(response) => Verdict::Answer(response),
+                    Some(response) => Verdict::Answer(Box::new(response)),
                     // Produce with acks=0: Kafka never answers; the records are not appended.
                     None => Verdict::Discard,
                 }

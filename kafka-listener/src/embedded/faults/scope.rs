@@ -39,7 +39,7 @@ impl Scope {
             && self
                 .group
                 .as_deref()
-                .is_none_or(|g| groups_of(request).iter().any(|named| *named == g))
+                .is_none_or(|g| groups_of(request).contains(&g))
             && self
                 .topic
                 .as_deref()
