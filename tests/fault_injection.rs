@@ -520,6 +520,7 @@ async fn fault_injection_repeated_commit_failures_are_retried_until_the_commit_l
             consumer_errors.push(message);
         }
     }
+    // Once commit retries raise their own event when they keep failing, assert it here.
     eprintln!("consumer errors seen: {consumer_errors:?}");
     s.shutdown().await;
 }
