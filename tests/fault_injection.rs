@@ -664,3 +664,55 @@ async fn fault_injection_group_commit_after_the_coordinator_moved_lands_on_the_n
         .expect("the retried commit goes to the new coordinator");
     assert_eq!(kafka.committed_offsets(&group)[&(topic, 0)], 5);
 }
+
+#[tokio::test(start_paused = true)]
+async fn fault_injection_offset_fetch_failures_at_partition_start_are_retried() {
+    let Some(kafka) = embedded_broker(EmbeddedKafka::builder()).await else {
+        return;
+    };
+    let mut s = Scenario::new(kafka, 2).await;
+    s.produce(5).await;
+    s.faults().fail_next(
+        ApiKey::OffsetFetch,
+        2,
+        ResponseError::CoordinatorLoadInProgress,
+    );
+    s.start("").await;
+    s.wait_all_handled("every record once the committed offsets can be read")
+        .await;
+    assert_eq!(s.faults().injected(ApiKey::OffsetFetch), 2);
+    s.wait_committed_at_log_end().await;
+    s.assert_no_gaps();
+    assert_eq!(s.duplicates(), 0);
+    s.shutdown().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn fault_injection_dropped_heartbeat_connections_keep_the_membership() {
+    let Some(kafka) = embedded_broker(EmbeddedKafka::builder()).await else {
+        return;
+    };
+    let mut s = Scenario::new(kafka, 1).await;
+    s.produce(5).await;
+    s.start("").await;
+    s.wait_all_handled("the first records").await;
+    let member = only_member(&s.kafka, &s.group).expect("one member");
+    s.faults().drop_next(ApiKey::Heartbeat, 2);
+    eventually(
+        "two heartbeats to lose their connection",
+        PATIENCE,
+        || async { s.faults().injected(ApiKey::Heartbeat) == 2 },
+    )
+    .await;
+    s.produce(5).await;
+    s.wait_all_handled("records produced after the drops").await;
+    s.wait_committed_at_log_end().await;
+    assert_eq!(
+        only_member(&s.kafka, &s.group),
+        Some(member),
+        "well within the session timeout, the member keeps its place"
+    );
+    s.assert_no_gaps();
+    assert_eq!(s.duplicates(), 0);
+    s.shutdown().await;
+}
