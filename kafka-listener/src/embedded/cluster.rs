@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use super::coordinator::Coordinator;
+use super::faults::FaultInjector;
 use super::topics::TopicRegistry;
 use super::transactions::Transactions;
 
@@ -23,6 +24,8 @@ pub(crate) struct Cluster {
     pub(crate) topics: TopicRegistry,
     pub(crate) coordinator: Arc<Coordinator>,
     pub(crate) transactions: Transactions,
+    /// What tests made the cluster do wrong (see [`Faults`](super::faults::Faults)).
+    pub(crate) faults: FaultInjector,
 }
 
 /// Kafka's `__consumer_offsets` partition count, which decides a group's coordinator.
@@ -37,8 +40,12 @@ fn java_string_hash(s: &str) -> i32 {
 
 impl Cluster {
     /// The broker coordinating `key` (a group or transactional id): the leader of its
-    /// `__consumer_offsets` partition, `abs(hashCode) % 50`, spread over the brokers.
+    /// `__consumer_offsets` partition, `abs(hashCode) % 50`, spread over the brokers — unless a
+    /// test moved it.
     pub(crate) fn coordinator_for(&self, key: &str) -> i32 {
+        if let Some(moved) = self.faults.moved_coordinator(key) {
+            return moved;
+        }
         let partition = (java_string_hash(key) & 0x7fff_ffff) % OFFSETS_TOPIC_PARTITIONS;
         let brokers = self.topics.brokers();
         brokers[partition as usize % brokers.len()].node_id

@@ -93,6 +93,12 @@ impl Coordinator {
         result
     }
 
+    /// Runs `f` on the group map without notifying watchers: for readers, so a waiter that
+    /// checks the groups on every change does not wake itself forever.
+    pub(crate) fn read_groups<T>(&self, f: impl FnOnce(&HashMap<String, Group>) -> T) -> T {
+        f(&self.groups.lock().expect("groups lock"))
+    }
+
     /// A receiver that changes whenever any group does.
     pub(crate) fn subscribe(&self) -> watch::Receiver<u64> {
         self.changes.subscribe()

@@ -15,6 +15,7 @@ use tokio_util::task::TaskTracker;
 
 use super::cluster::{BrokerContext, Cluster, ClusterSettings};
 use super::coordinator::{Coordinator, CoordinatorConfig};
+use super::faults::{FaultInjector, Faults};
 use super::group::GroupState;
 use super::sasl::SaslServerConfig;
 use super::security::{self, TestCertificates};
@@ -311,6 +312,7 @@ impl EmbeddedKafkaBuilder {
             topics: TopicRegistry::new(infos.clone()),
             coordinator,
             transactions: Transactions::new(),
+            faults: FaultInjector::default(),
         });
         for (listener, info) in listeners.into_iter().zip(&infos) {
             let ctx = BrokerContext {
@@ -536,9 +538,21 @@ impl EmbeddedKafka {
         )
     }
 
+    /// Fault injection: make this cluster fail, delay, stall or drop requests, move a group's
+    /// coordinator or fence a group member (see [`Faults`]).
+    pub fn faults(&self) -> Faults {
+        Faults::new(Arc::clone(&self.cluster))
+    }
+
+    /// The node id of the broker coordinating `group` (a group or transactional id), as
+    /// FindCoordinator answers.
+    pub fn coordinator_of(&self, group: &str) -> i32 {
+        self.cluster.coordinator_for(group)
+    }
+
     /// The committed offsets of a group: (topic, partition) → offset.
     pub fn committed_offsets(&self, group: &str) -> BTreeMap<(String, i32), i64> {
-        self.cluster.coordinator.with_groups(|groups| {
+        self.cluster.coordinator.read_groups(|groups| {
             groups
                 .get(group)
                 .map(|g| {
@@ -555,7 +569,7 @@ impl EmbeddedKafka {
     pub fn group_state(&self, group: &str) -> (String, Vec<String>) {
         self.cluster
             .coordinator
-            .with_groups(|groups| match groups.get(group) {
+            .read_groups(|groups| match groups.get(group) {
                 Some(g) => (
                     g.state.name().to_owned(),
                     g.members.keys().cloned().collect(),
@@ -573,7 +587,7 @@ impl EmbeddedKafka {
     ) -> Result<(), EmbeddedKafkaError> {
         let mut changes = self.cluster.coordinator.subscribe();
         let check = || {
-            self.cluster.coordinator.with_groups(|groups| {
+            self.cluster.coordinator.read_groups(|groups| {
                 groups
                     .get(group)
                     .is_some_and(|g| g.state == GroupState::Stable && g.members.len() == members)

@@ -26,6 +26,7 @@ mod api;
 mod cluster;
 mod codes;
 mod coordinator;
+mod faults;
 mod group;
 mod handle;
 mod log;
@@ -39,6 +40,7 @@ mod topics;
 mod transactions;
 pub mod wire;
 
+pub use faults::{FaultRule, Faults};
 pub use handle::{
     ConsumedRecord, EmbeddedKafka, EmbeddedKafkaBuilder, EmbeddedKafkaError, DEFAULT_SASL_USERS,
 };

@@ -13,6 +13,7 @@ use tokio_util::task::TaskTracker;
 use super::api;
 use super::cluster::BrokerContext;
 use super::codes;
+use super::faults::Verdict;
 use super::sasl::{Intercept, SaslConnection, SaslServerConfig};
 use super::wire::{self, RequestDecodeError, MAX_REQUEST_BYTES};
 use kafka_protocol::messages::{ApiKey, ResponseKind};
@@ -43,6 +44,8 @@ pub(crate) async fn accept_loop(
                 let ctx = ctx.clone();
                 let cancel = cancel.clone();
                 let security = security.clone();
+                // Fault injection's drop_connections() closes the connections open at that moment.
+                let dropped = ctx.cluster.faults.connection_token();
                 tasks.spawn(async move {
                     let served = async {
                         let sasl = security.sasl.clone().map(SaslConnection::new);
@@ -62,6 +65,9 @@ pub(crate) async fn accept_loop(
                     };
                     tokio::select! {
                         _ = cancel.cancelled() => {}
+                        _ = dropped.cancelled() => {
+                            tracing::debug!(broker = ctx.node_id, %peer, "fault injection: connection dropped");
+                        }
                         result = served => {
                             if let Err(error) = result {
                                 tracing::warn!(broker = ctx.node_id, %peer, %error, "closing client connection");
@@ -163,7 +169,16 @@ async fn serve_connection<S: AsyncRead + AsyncWrite + Unpin>(
             correlation_id,
             "request"
         );
-        if let Some(response) = api::handle(ctx, request, &client_host).await {
+        let response = match ctx.cluster.faults.intercept(ctx, &request).await {
+            Verdict::Handle => api::handle(ctx, request, &client_host).await,
+            Verdict::Answer(response) => Some(*response),
+            Verdict::Discard => None,
+            Verdict::Close => {
+                tracing::debug!(broker = ctx.node_id, %peer, ?api, "fault injection: connection closed instead of answering");
+                return Ok(());
+            }
+        };
+        if let Some(response) = response {
             let out =
                 wire::encode_response(api, version, correlation_id, &response).map_err(|e| {
                     ConnectionClosed::Encode {

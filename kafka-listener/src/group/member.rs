@@ -10,6 +10,7 @@ use tokio::task::JoinSet;
 use tracing::Instrument;
 
 use super::coordinator::{Coordinator, Lane};
+use super::error::coordinator_moved;
 use super::heartbeat::{HeartbeatSettings, HeartbeatTask, LastPoll};
 use super::identity::{SharedIdentity, Signal};
 use super::listener::NoopListener;
@@ -603,7 +604,15 @@ impl GroupMember {
             if identity.instance_id.is_none() {
                 let leave = async {
                     let connection = self.coordinator.connection(Lane::Membership).await?;
-                    leave_group(&connection, &self.config.group_id, &identity, reason).await
+                    match leave_group(&connection, &self.config.group_id, &identity, reason).await {
+                        // The coordinator moved since we last talked to it: ask the new one.
+                        Err(GroupError::Broker { error, .. }) if coordinator_moved(error) => {
+                            self.coordinator.invalidate_all().await;
+                            let connection = self.coordinator.connection(Lane::Membership).await?;
+                            leave_group(&connection, &self.config.group_id, &identity, reason).await
+                        }
+                        result => result,
+                    }
                 };
                 result = match tokio::time::timeout(bound, leave).await {
                     Ok(r) => r,

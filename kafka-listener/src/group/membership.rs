@@ -26,6 +26,18 @@ use crate::client::BrokerConnection;
 /// How many JoinGroup/SyncGroup round trips one rejoin may take before giving up.
 const MAX_JOIN_ATTEMPTS: usize = 30;
 
+/// The wait before asking again after the coordinator moved or its connection broke,
+/// doubling up to the maximum: Java's `retry.backoff.ms` and `retry.backoff.max.ms` defaults.
+/// Without it a moved coordinator burns the join attempts in a burst of round trips.
+const COORDINATOR_RETRY_FIRST: Duration = Duration::from_millis(100);
+const COORDINATOR_RETRY_MAX: Duration = Duration::from_secs(1);
+
+/// Waits out the current coordinator back-off and doubles the next one.
+async fn back_off(backoff: &mut Duration) {
+    tokio::time::sleep(*backoff).await;
+    *backoff = (*backoff * 2).min(COORDINATOR_RETRY_MAX);
+}
+
 /// The outcome of a completed join and sync.
 #[derive(Debug)]
 pub(crate) struct Joined {
@@ -61,6 +73,7 @@ pub(crate) async fn join_and_sync(
     let group = config.group_id.as_str();
     let mut last_error: Option<GroupError> = None;
     let mut generation_lost = false;
+    let mut backoff = COORDINATOR_RETRY_FIRST;
     for _ in 0..MAX_JOIN_ATTEMPTS {
         let connection = coordinator.connection(Lane::Membership).await?;
         let current = identity.get();
@@ -69,6 +82,7 @@ pub(crate) async fn join_and_sync(
             Err(e) => {
                 coordinator.invalidate(&connection).await;
                 last_error = Some(e);
+                back_off(&mut backoff).await;
                 continue;
             }
         };
@@ -89,7 +103,8 @@ pub(crate) async fn join_and_sync(
                 continue;
             }
             Some(e) if coordinator_moved(e) => {
-                coordinator.invalidate(&connection).await;
+                coordinator.invalidate_all().await;
+                back_off(&mut backoff).await;
                 continue;
             }
             Some(ResponseError::FencedInstanceId) => {
@@ -148,6 +163,7 @@ pub(crate) async fn join_and_sync(
             Err(e) => {
                 coordinator.invalidate(&connection).await;
                 last_error = Some(e);
+                back_off(&mut backoff).await;
                 continue;
             }
         };
@@ -179,7 +195,10 @@ pub(crate) async fn join_and_sync(
                 identity.reset(false);
                 generation_lost = true;
             }
-            Some(e) if coordinator_moved(e) => coordinator.invalidate(&connection).await,
+            Some(e) if coordinator_moved(e) => {
+                coordinator.invalidate_all().await;
+                back_off(&mut backoff).await;
+            }
             Some(ResponseError::FencedInstanceId) => {
                 return Err(GroupError::FencedInstance {
                     group: group.to_owned(),

@@ -181,7 +181,9 @@ impl OffsetCommitter {
             }
             Some(e) => {
                 if coordinator_moved(e) {
-                    self.coordinator.invalidate(&connection).await;
+                    // Every lane's connection goes to the old coordinator, not only this one:
+                    // LeaveGroup on the kept membership connection was answered NOT_COORDINATOR.
+                    self.coordinator.invalidate_all().await;
                 }
                 Err(GroupError::Broker {
                     group: self.group.clone(),

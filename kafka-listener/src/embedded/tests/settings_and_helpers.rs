@@ -170,3 +170,14 @@ async fn helpers_produce_consume_and_report_groups() {
         .unwrap_err();
     assert!(err.to_string().contains("Stable with 2 member(s)"), "{err}");
 }
+
+#[tokio::test(start_paused = true)]
+async fn waiting_for_a_group_that_never_stabilizes_times_out_on_the_paused_clock() {
+    // The wait's own reads of the groups used to count as group changes and wake it again at
+    // once: the runtime never idled, so the paused clock never reached the timeout.
+    let kafka = EmbeddedKafka::start().await;
+    let waited = kafka
+        .wait_for_stable_group("nobody", 1, Duration::from_secs(60))
+        .await;
+    assert!(waited.is_err());
+}
