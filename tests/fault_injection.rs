@@ -717,3 +717,51 @@ async fn fault_injection_dropped_heartbeat_connections_keep_the_membership() {
     assert_eq!(s.duplicates(), 0);
     s.shutdown().await;
 }
+
+/// A TCP relay on 127.0.0.1 to `target`, standing in for a seed broker that can go away:
+/// aborting the returned task stops it accepting connections.
+async fn relay_to(target: String) -> (String, tokio::task::JoinHandle<()>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let task = tokio::spawn(async move {
+        while let Ok((mut inbound, _)) = listener.accept().await {
+            let target = target.clone();
+            tokio::spawn(async move {
+                if let Ok(mut outbound) = tokio::net::TcpStream::connect(&target).await {
+                    let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                }
+            });
+        }
+    });
+    (addr, task)
+}
+
+/// With its only seed broker gone, a group client still finds a moved coordinator through the
+/// brokers the cluster named at the first discovery (before: FindCoordinator only went to the
+/// bootstrap list, so group coordination could not fail over while the data plane could).
+#[tokio::test(start_paused = true)]
+async fn fault_injection_a_moved_coordinator_is_found_through_known_brokers_when_the_seed_is_down()
+{
+    let Some(kafka) = embedded_broker(EmbeddedKafka::builder().brokers(2)).await else {
+        return;
+    };
+    let (topic, group) = (unique_name("faults"), unique_name("faults-group"));
+    kafka.create_topic(&topic, 1).await;
+    let first_broker = kafka.bootstrap().split(',').next().unwrap().to_owned();
+    let (seed, relay) = relay_to(first_broker).await;
+    let committer =
+        kafka_listener::group::OffsetCommitter::standalone(&group, ConnectionConfig::new([seed]));
+    let tp = TopicPartition::new(topic.clone(), 0);
+    let offsets = |o| BTreeMap::from([(tp.clone(), OffsetAndMetadata::new(o))]);
+    committer.commit(&offsets(3)).await.expect("first commit");
+    relay.abort();
+    let before = kafka.coordinator_of(&group);
+    kafka.faults().move_coordinator(&group, 1 - before);
+    // The old coordinator refuses once; the client forgets it and must find the new one.
+    let _ = committer.commit(&offsets(4)).await;
+    committer
+        .commit(&offsets(5))
+        .await
+        .expect("the coordinator found again without the seed broker");
+    assert_eq!(kafka.committed_offsets(&group)[&(topic, 0)], 5);
+}
