@@ -10,7 +10,8 @@ fn expand(attr: proc_macro2::TokenStream, item: proc_macro2::TokenStream) -> syn
 }
 
 #[test]
-fn the_expansion_is_the_function_plus_one_const_with_the_adapter_and_one_submission() {
+fn the_expansion_is_the_function_plus_one_const_with_the_adapter_the_state_list_and_one_submission()
+{
     let file = expand(
         quote!(topics = "orders", group_id = "billing"),
         quote!(
@@ -30,11 +31,19 @@ fn the_expansion_is_the_function_plus_one_const_with_the_adapter_and_one_submiss
         panic!("the const holds a block");
     };
     let stmts = &block.block.stmts;
-    assert_eq!(stmts.len(), 2, "one adapter fn and one submit!");
+    assert_eq!(
+        stmts.len(),
+        3,
+        "one adapter fn, one fn naming the State<T> types, one submit!"
+    );
     let syn::Stmt::Item(syn::Item::Fn(adapter)) = &stmts[0] else {
         panic!("first the adapter fn");
     };
-    let syn::Stmt::Macro(submit) = &stmts[1] else {
+    let syn::Stmt::Item(syn::Item::Fn(required_state)) = &stmts[1] else {
+        panic!("then the fn naming the state the listener takes");
+    };
+    assert_eq!(required_state.sig.ident, "__kafka_listener_required_state");
+    let syn::Stmt::Macro(submit) = &stmts[2] else {
         panic!("then the submission");
     };
     let path: Vec<String> = submit
