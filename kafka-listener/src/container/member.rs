@@ -200,6 +200,31 @@ where
         }
     }
 
+    /// Stops, without a commit, every worker whose oldest handler has run longer than
+    /// `limit`; returns their partitions (lost to this member).
+    fn abort_overrunning(&self, limit: Duration) -> Vec<TopicPartition> {
+        let mut workers = self.workers.lock().expect("workers lock");
+        let overrunning: Vec<TopicPartition> = workers
+            .iter()
+            .filter(|(_, worker)| worker.handler_busy_for().is_some_and(|busy| busy > limit))
+            .map(|(tp, _)| tp.clone())
+            .collect();
+        for tp in &overrunning {
+            self.fetcher.forget_lag(tp.topic.as_str(), tp.partition);
+            if let Some(worker) = workers.remove(tp) {
+                worker.abort();
+            }
+        }
+        drop(workers);
+        if !overrunning.is_empty() {
+            self.emit(ContainerEvent::PartitionsLost {
+                listener: self.settings.listener_id.to_string(),
+                partitions: overrunning.clone(),
+            });
+        }
+        overrunning
+    }
+
     pub(super) fn emit(&self, event: ContainerEvent) {
         // No subscriber is fine: events are for whoever wants them.
         let _ = self.events.send(event);
@@ -374,8 +399,6 @@ where
     let poll_wait = settings
         .poll_timeout
         .clamp(Duration::from_millis(10), Duration::from_millis(500));
-    let mut stuck_reported = false;
-    let mut holding = false;
     let mut unstarted = Unstarted::default();
     while !shutdown.is_cancelled() {
         let match_due = tokio::time::Instant::now() >= next_match;
@@ -393,36 +416,29 @@ where
             .longest_handler()
             .filter(|busy| *busy > settings.max_poll_interval);
         if let Some(busy) = stuck {
-            if !holding {
-                holding = true;
-                tracing::warn!(group = %partitions.group_id, busy_ms = busy.as_millis() as u64, "a handler exceeded max.poll.interval.ms; every partition stops handing out records");
-                partitions.hold_all(true);
+            // Java's consumer leaves the group once max.poll.interval.ms passes without a poll,
+            // and its stuck record goes to another member while the old handler still runs.
+            // Here the member stops the overrunning handlers first, then leaves: no record is
+            // ever in two members' handlers at once.
+            partitions.hold_all(true);
+            let stopped = partitions.abort_overrunning(settings.max_poll_interval);
+            tracing::error!(group = %partitions.group_id, busy_ms = busy.as_millis() as u64, ?stopped, "a handler exceeded max.poll.interval.ms: it was stopped uncommitted and the member leaves the group");
+            partitions.emit(ContainerEvent::ConsumerError {
+                listener: settings.listener_id.to_string(),
+                message: format!(
+                    "a handler has run for {busy:?}, longer than max.poll.interval.ms ({:?}): it was stopped, its record stays uncommitted, and the consumer left the group so its partitions are reassigned",
+                    settings.max_poll_interval
+                ),
+                poll_interval_exceeded: true,
+            });
+            let topics = member.subscription();
+            // Revokes (drains and commits) the other partitions, then LeaveGroup.
+            if let Err(error) = member.unsubscribe().await {
+                tracing::warn!(group = %partitions.group_id, %error, "leaving the group after a handler overran max.poll.interval.ms failed");
             }
-            // Report once the heartbeat has actually taken the member out of the group.
-            if !stuck_reported && member.generation().is_none() {
-                stuck_reported = true;
-                tracing::error!(group = %partitions.group_id, busy_ms = busy.as_millis() as u64, "a handler exceeded max.poll.interval.ms; the member left the group");
-                partitions.emit(ContainerEvent::ConsumerError {
-                    listener: settings.listener_id.to_string(),
-                    message: format!(
-                        "a handler has run for {busy:?}, longer than max.poll.interval.ms ({:?}): the consumer left the group and its partitions are reassigned",
-                        settings.max_poll_interval
-                    ),
-                    poll_interval_exceeded: true,
-                });
-            }
-            // Like a Java consumer stuck in its listener: no poll, so the heartbeat task leaves
-            // the group once max.poll.interval.ms passed; the next poll reports it.
-            tokio::select! {
-                _ = shutdown.cancelled() => break,
-                _ = tokio::time::sleep(poll_wait) => continue,
-            }
-        }
-        stuck_reported = false;
-        if std::mem::take(&mut holding) && member.generation().is_some() {
-            // Still in the group: the handler came back in time. Otherwise the held workers
-            // stay held until the rejoin reports their partitions lost and stops them.
-            partitions.hold_all(false);
+            unstarted = Unstarted::default();
+            member.subscribe(topics);
+            continue;
         }
         let change = match member.poll_timeout(poll_wait).await {
             Ok(change) => change,

@@ -157,6 +157,11 @@ impl GroupMember {
         }
     }
 
+    /// The subscribed topics (empty when not subscribed).
+    pub fn subscription(&self) -> Vec<String> {
+        self.topics.clone()
+    }
+
     /// The group id.
     pub fn group_id(&self) -> &str {
         &self.config.group_id
