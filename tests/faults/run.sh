@@ -200,6 +200,7 @@ wait_all_done() {
             last=$count
             since=$now
         elif ((now - since >= STALL_SECONDS)); then
+            offsets_at_end || true
             log "$scenario: no progress for ${STALL_SECONDS}s: $count of $RECORDS handled, offsets $(tr '\n' ' ' <"$dir/offsets.txt")"
             notes+=("no progress for ${STALL_SECONDS}s with $count of $RECORDS records handled")
             return 1
