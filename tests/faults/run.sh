@@ -61,7 +61,10 @@ PARTITIONS=6
 MAX_POLL_RECORDS=100
 CRASH_DUPLICATES=$((PARTITIONS * (MAX_POLL_RECORDS + 1)))
 
-log() { echo "run.sh: $*" >&2; }
+# Progress and reasons go to fd 3 (the caller's stderr), so a wait can silence bash's own
+# "Killed" job notices on stderr without hiding them.
+exec 3>&2
+log() { echo "run.sh: $*" >&3; }
 die() { log "$*"; exit 2; }
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/kafka-faults.XXXXXX")
@@ -155,7 +158,7 @@ stop_member() {
     local name=$1 signal=$2 pid
     pid=$(member_pid "$name")
     kill "-$signal" "$pid" 2>/dev/null || true
-    if ! wait_until 60 "$name to exit after SIG$signal" not_alive "$name"; then
+    if ! wait_until 60 "$name to exit after SIG$signal" not_alive "$name" 2>/dev/null; then
         kill -KILL "$pid" 2>/dev/null || true
         notes+=("$name did not exit within 60 s of SIG$signal")
     fi
@@ -191,6 +194,7 @@ all_done() { handled_at_least "$RECORDS" && offsets_at_end; }
 # has been handled for STALL_SECONDS (a stuck partition would otherwise cost the whole bound).
 STALL_SECONDS=60
 wait_all_done() {
+    committed_while_running=no
     local deadline=$(($(date +%s) + $1)) last=-1 since now count
     since=$(date +%s)
     until all_done; do
@@ -212,6 +216,7 @@ wait_all_done() {
         fi
         sleep 0.5
     done
+    committed_while_running=yes
 }
 
 coordinator_node() {
@@ -402,6 +407,7 @@ for scenario in "${selected[@]}"; do
     acct_opts=()
     max_dups=0
     handle_ms=$HANDLE_MS
+    committed_while_running=no
     t0=$(date +%s)
     if ! "$BIN" produce --bootstrap "$BOOTSTRAP" --topic "$topic" --count "$RECORDS" \
         --partitions "$PARTITIONS" 2>"$dir/produce.err"; then
@@ -420,7 +426,7 @@ for scenario in "${selected[@]}"; do
     for note in ${notes[@]+"${notes[@]}"}; do note_args+=(--note "$note"); done
     if python3 "$ROOT/tests/faults/account.py" --name "$scenario" --produced "$RECORDS" \
         --logs "$dir" --offsets "$dir/offsets.txt" --dlt "$dir/dlt.txt" \
-        --max-duplicates "$max_dups" ${acct_opts[@]+"${acct_opts[@]}"} ${note_args[@]+"${note_args[@]}"}; then
+        --max-duplicates "$max_dups" --committed-while-running "$committed_while_running" ${acct_opts[@]+"${acct_opts[@]}"} ${note_args[@]+"${note_args[@]}"}; then
         passed=$((passed + 1))
     else
         failed=$((failed + 1))
