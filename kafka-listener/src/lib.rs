@@ -36,6 +36,7 @@ pub mod producer;
 pub mod record;
 pub mod registry;
 pub mod reply;
+mod wire;
 
 #[cfg(feature = "embedded")]
 pub mod embedded;

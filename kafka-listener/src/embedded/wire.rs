@@ -5,8 +5,7 @@ use bytes::{Buf, BufMut, Bytes, BytesMut};
 use kafka_protocol::messages::{ApiKey, RequestHeader, RequestKind, ResponseHeader, ResponseKind};
 use kafka_protocol::protocol::{Decodable, Encodable};
 
-mod layouts;
-pub(crate) mod length_guard;
+use crate::wire::length_guard;
 
 /// The largest request frame accepted (Kafka's `socket.request.max.bytes` default, 100 MiB).
 pub const MAX_REQUEST_BYTES: usize = 100 * 1024 * 1024;

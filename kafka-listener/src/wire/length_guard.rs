@@ -6,12 +6,13 @@
 //! 2^31 asks the allocator for hundreds of gigabytes, and a failed allocation aborts the
 //! process — no panic to catch. A real request never declares more items than it has bytes
 //! left (every item takes at least one byte), so walking the request along its
-//! [layout](super::layouts) and refusing such a count first bounds what the codec can reserve
+//! [layout](super::layout) and refusing such a count first bounds what the codec can reserve
 //! by the size of the frame.
 
 use kafka_protocol::messages::ApiKey;
 
-use super::layouts::{request_layout, Struct, TaggedField, Ty};
+use super::layout::{Struct, TaggedField, Ty};
+use super::request_layouts::request_layout;
 
 /// Why a request was refused: what the guard found, and at which byte of the frame.
 #[derive(Debug, PartialEq, Eq)]
