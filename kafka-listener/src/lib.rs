@@ -10,6 +10,8 @@
 //! * [`ack`]: the `Acknowledgment` handles of manual ack modes.
 //! * [`registry`]: every `#[kafka_listener]` function, collected at link time.
 //! * [`extract`]: the arguments a handler can take (`Json<T>`, `Key<K>`, `Headers`, …).
+//! * [`wire`]: the length guard every request (embedded broker) and response (client) passes
+//!   before kafka-protocol decodes it.
 //! * [`client`]: connection settings shared by the data plane (rskafka) and the group client.
 //! * [`group`]: the classic consumer-group protocol (join, sync, heartbeat, commit).
 //! * [`container`]: per-partition ordered dispatch, ack modes, commits, rebalances.
@@ -36,7 +38,7 @@ pub mod producer;
 pub mod record;
 pub mod registry;
 pub mod reply;
-mod wire;
+pub mod wire;
 
 #[cfg(feature = "embedded")]
 pub mod embedded;

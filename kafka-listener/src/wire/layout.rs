@@ -107,3 +107,12 @@ pub(super) const fn fields(fields: &'static [Field]) -> Struct {
         tagged: &[],
     }
 }
+
+/// A tagged field the codec decodes by `tag` from version `min` on.
+pub(super) const fn tagged_since(tag: u32, min: i16, ty: Ty) -> TaggedField {
+    TaggedField {
+        tag,
+        versions: Versions { min, max: i16::MAX },
+        ty,
+    }
+}

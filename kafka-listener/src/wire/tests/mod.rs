@@ -1,0 +1,2 @@
+mod response_seeds;
+mod response_walks;
