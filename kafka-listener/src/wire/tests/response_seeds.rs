@@ -704,3 +704,26 @@ fn rich_body(api: ApiKey, v: i16) -> ResponseKind {
         other => panic!("no seed for {other:?}"),
     }
 }
+
+/// The directory `write_response_decoder_corpus` fills with seed inputs.
+const CORPUS_ENV: &str = "KAFKA_LISTENER_FUZZ_CORPUS";
+
+/// Writes the minimal and rich seed responses, one file each, into the directory
+/// `KAFKA_LISTENER_FUZZ_CORPUS` names, as a starting corpus for the `response_decoder` fuzz
+/// target (see fuzz/README.md), in its input format: the API key's byte, the version's offset
+/// from the API's lowest version, then the frame.
+#[test]
+#[ignore = "writes files; run by hand before fuzzing"]
+fn write_response_decoder_corpus() {
+    let dir = std::env::var_os(CORPUS_ENV).expect("set KAFKA_LISTENER_FUZZ_CORPUS to a directory");
+    let dir = std::path::PathBuf::from(dir);
+    std::fs::create_dir_all(&dir).expect("create the corpus directory");
+    for (i, (api, version, frame)) in seed_frames().into_iter().enumerate() {
+        let kind = if i % 2 == 0 { "minimal" } else { "rich" };
+        let offset = version - api.valid_versions().min;
+        let mut input = vec![api as i16 as u8, offset as u8];
+        input.extend_from_slice(&frame);
+        let path = dir.join(format!("{api:?}-v{version}-{kind}"));
+        std::fs::write(&path, &input).unwrap_or_else(|e| panic!("write {}: {e}", path.display()));
+    }
+}
