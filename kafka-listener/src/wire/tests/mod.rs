@@ -1,2 +1,3 @@
+mod admin_response_seeds;
 mod response_seeds;
 mod response_walks;
