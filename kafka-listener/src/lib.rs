@@ -11,6 +11,8 @@
 //! * [`ack`]: the `Acknowledgment` handles of manual ack modes.
 //! * [`registry`]: every `#[kafka_listener]` function, collected at link time.
 //! * [`extract`]: the arguments a handler can take (`Json<T>`, `Key<K>`, `Headers`, …).
+//! * [`wire`]: the length guard every request (embedded broker) and response (client) passes
+//!   before kafka-protocol decodes it.
 //! * [`client`]: connection settings shared by the data plane (rskafka) and the group client.
 //! * [`group`]: the classic consumer-group protocol (join, sync, heartbeat, commit).
 //! * [`container`]: per-partition ordered dispatch, ack modes, commits, rebalances.
@@ -38,6 +40,7 @@ pub mod record;
 pub mod registry;
 pub mod reply;
 pub mod vocabulary;
+pub mod wire;
 
 #[cfg(feature = "embedded")]
 pub mod embedded;

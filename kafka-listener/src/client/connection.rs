@@ -9,6 +9,11 @@
 //! Security is part of opening: TLS under the frames when the [`ConnectionConfig`]'s security
 //! protocol says so, SASL (SaslHandshake, SaslAuthenticate) right after ApiVersions. Callers see
 //! an authenticated connection or an error, never the steps.
+//!
+//! Every response passes the [length guard](crate::wire) before kafka-protocol decodes it: a
+//! length or count larger than the bytes after it (which the codec would try to allocate, and
+//! abort the process on) is a [`ConnectionError::Decode`] and closes the connection. Requests
+//! of APIs the guard has no response layout for are not sent.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicI32, Ordering};
@@ -20,13 +25,14 @@ use kafka_protocol::messages::{
     ApiKey, ApiVersionsRequest, ApiVersionsResponse, RequestHeader, SaslAuthenticateRequest,
     SaslHandshakeRequest,
 };
-use kafka_protocol::protocol::{Decodable, Encodable, HeaderVersion, Request, StrBytes};
+use kafka_protocol::protocol::{Encodable, Request, StrBytes};
 use tokio::io::{AsyncReadExt, AsyncWriteExt, ReadHalf, WriteHalf};
 use tokio::sync::{mpsc, oneshot};
 
 use super::security::{SaslMechanism, SaslSettings};
 use super::transport::{self, BoxedStream, TransportError};
 use super::ConnectionConfig;
+use crate::wire;
 
 /// Responses larger than this close the connection: a corrupt length prefix must not make us
 /// allocate gigabytes.
@@ -114,7 +120,9 @@ pub enum ConnectionError {
         /// The codec's message.
         reason: String,
     },
-    /// A response could not be decoded; the connection is closed.
+    /// A response was refused by the length guard (a length or count larger than the bytes
+    /// after it, which kafka-protocol would try to allocate) or could not be decoded. The
+    /// connection is closed: a broker that sends it cannot be trusted with the next one.
     #[error("malformed {api:?} v{version} response from broker {addr}: {reason}")]
     Decode {
         /// The broker address.
@@ -123,8 +131,15 @@ pub enum ConnectionError {
         api: ApiKey,
         /// The version used.
         version: i16,
-        /// The codec's message.
+        /// The guard's or the codec's message.
         reason: String,
+    },
+    /// The client has no layout for this API's responses, so it could not bound what decoding
+    /// one allocates; the request is not sent.
+    #[error("{api:?} is not supported by this client: its responses cannot be length-checked")]
+    NoResponseLayout {
+        /// The API.
+        api: ApiKey,
     },
 }
 
@@ -329,6 +344,9 @@ impl BrokerConnection {
         timeout: Duration,
     ) -> Result<R::Response, ConnectionError> {
         let api = api_key(R::KEY);
+        if !wire::has_response_layout(api) {
+            return Err(ConnectionError::NoResponseLayout { api });
+        }
         let correlation_id = self.next_correlation_id.fetch_add(1, Ordering::Relaxed);
         let frame = encode_request(&request, api, version, correlation_id, &self.client_id)?;
         let (tx, rx) = oneshot::channel();
@@ -340,7 +358,7 @@ impl BrokerConnection {
             self.break_connection();
             return Err(self.closed("writer stopped"));
         }
-        let mut body = match tokio::time::timeout(timeout, rx).await {
+        let frame = match tokio::time::timeout(timeout, rx).await {
             Ok(Ok(body)) => body,
             Ok(Err(_)) => return Err(self.closed("broker closed the connection")),
             Err(_) => {
@@ -352,20 +370,15 @@ impl BrokerConnection {
                 });
             }
         };
-        let decode_error = |reason: String| ConnectionError::Decode {
-            addr: self.addr.clone(),
-            api,
-            version,
-            reason,
-        };
-        kafka_protocol::messages::ResponseHeader::decode(
-            &mut body,
-            R::Response::header_version(version),
-        )
-        .map_err(|e| decode_error(e.to_string()))?;
-        let response =
-            R::Response::decode(&mut body, version).map_err(|e| decode_error(e.to_string()))?;
-        Ok(response)
+        wire::decode_response_body(frame, api, version).map_err(|error| {
+            self.break_connection();
+            ConnectionError::Decode {
+                addr: self.addr.clone(),
+                api,
+                version,
+                reason: error.to_string(),
+            }
+        })
     }
 
     async fn negotiate_api_versions(&self) -> Result<HashMap<i16, (i16, i16)>, ConnectionError> {
@@ -579,63 +592,4 @@ async fn read_responses(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use tokio::net::{TcpListener, TcpStream};
-
-    async fn serve_once<F, Fut>(answer: F) -> String
-    where
-        F: FnOnce(TcpStream) -> Fut + Send + 'static,
-        Fut: std::future::Future<Output = ()> + Send,
-    {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap().to_string();
-        tokio::spawn(async move {
-            let (stream, _) = listener.accept().await.unwrap();
-            answer(stream).await;
-        });
-        addr
-    }
-
-    fn config(addr: &str) -> ConnectionConfig {
-        ConnectionConfig::new([addr]).request_timeout(Duration::from_secs(2))
-    }
-
-    #[tokio::test]
-    async fn a_broker_that_hangs_up_is_a_closed_error_not_a_hang() {
-        let addr = serve_once(|stream| async move { drop(stream) }).await;
-        let err = BrokerConnection::connect(&addr, &config(&addr))
-            .await
-            .unwrap_err();
-        assert!(matches!(err, ConnectionError::Closed { .. }), "{err}");
-    }
-
-    #[tokio::test]
-    async fn a_garbage_length_prefix_closes_the_connection() {
-        let addr = serve_once(|mut stream| async move {
-            let mut request = [0u8; 64];
-            let _ = stream.read(&mut request).await;
-            stream.write_all(&(-5i32).to_be_bytes()).await.unwrap();
-            // Keep the socket open: the reader must give up on its own.
-            let _ = stream.read(&mut request).await;
-        })
-        .await;
-        let err = BrokerConnection::connect(&addr, &config(&addr))
-            .await
-            .unwrap_err();
-        assert!(matches!(err, ConnectionError::Closed { .. }), "{err}");
-    }
-
-    #[tokio::test]
-    async fn a_silent_broker_times_out() {
-        let addr = serve_once(|mut stream| async move {
-            let mut buf = [0u8; 1024];
-            while stream.read(&mut buf).await.map(|n| n > 0).unwrap_or(false) {}
-        })
-        .await;
-        let config =
-            ConnectionConfig::new([addr.as_str()]).request_timeout(Duration::from_millis(200));
-        let err = BrokerConnection::connect(&addr, &config).await.unwrap_err();
-        assert!(matches!(err, ConnectionError::Timeout { .. }), "{err}");
-    }
-}
+mod tests;

@@ -5,8 +5,7 @@ use bytes::{Buf, BufMut, Bytes, BytesMut};
 use kafka_protocol::messages::{ApiKey, RequestHeader, RequestKind, ResponseHeader, ResponseKind};
 use kafka_protocol::protocol::{Decodable, Encodable};
 
-mod layouts;
-pub(crate) mod length_guard;
+use crate::wire::check_request_lengths;
 
 /// The largest request frame accepted (Kafka's `socket.request.max.bytes` default, 100 MiB).
 pub const MAX_REQUEST_BYTES: usize = 100 * 1024 * 1024;
@@ -162,12 +161,10 @@ pub fn decode_request(frame: &[u8]) -> Result<DecodedRequest, RequestDecodeError
             frame.len()
         )));
     }
-    length_guard::check_request_lengths(frame, api, version).map_err(|e| {
-        RequestDecodeError::Malformed {
-            api,
-            version,
-            reason: e.to_string(),
-        }
+    check_request_lengths(frame, api, version).map_err(|e| RequestDecodeError::Malformed {
+        api,
+        version,
+        reason: e.to_string(),
     })?;
     let mut bytes = Bytes::copy_from_slice(frame);
     let header = RequestHeader::decode(&mut bytes, api.request_header_version(version))

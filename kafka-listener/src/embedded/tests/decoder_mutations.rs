@@ -9,7 +9,7 @@ use kafka_protocol::protocol::Decodable;
 
 use super::request_seeds::{rich_seed_frames, seed_frames, served_versions};
 use crate::embedded::wire::decode_request;
-use crate::embedded::wire::length_guard::check_request_lengths;
+use crate::wire::check_request_lengths;
 
 /// xorshift64*: deterministic, so a failure reproduces from its iteration number.
 struct Rng(u64);

@@ -1,115 +1,16 @@
-//! The wire layout of every request the embedded broker serves: each struct's fields in wire
-//! order, with the versions they appear in, as Kafka's message definitions give them
-//! (`clients/src/main/resources/common/message/*Request.json`). Only what decides how many
-//! bytes a field takes is recorded — nullability and meaning are the codec's business — so the
-//! length guard can walk a request before the codec allocates anything for it.
+//! The wire layout of every request the embedded broker serves, as Kafka's message
+//! definitions give them (`clients/src/main/resources/common/message/*Request.json`): the
+//! broker walks each request along its layout before decoding it.
 
 use kafka_protocol::messages::ApiKey;
 
-/// A request message: the struct at its top and the first version encoded "flexibly"
-/// (compact lengths, tagged fields after every struct).
-pub(super) struct Message {
-    pub flexible_from: i16,
-    pub body: Struct,
-}
+use super::layout::{
+    all, between, fields, since, until, Message, Struct, TaggedField, Ty, Versions, BOOL, INT16,
+    INT32, INT32S, INT64, INT8, UUID,
+};
 
-/// A struct: its fields in wire order and the tagged fields the codec decodes by tag.
-pub(super) struct Struct {
-    pub fields: &'static [Field],
-    pub tagged: &'static [TaggedField],
-}
-
-/// A field present in `versions`.
-pub(super) struct Field {
-    pub versions: Versions,
-    pub ty: Ty,
-}
-
-/// A tagged field the codec decodes (rather than keeping its bytes) in `versions`.
-pub(super) struct TaggedField {
-    pub tag: u32,
-    pub versions: Versions,
-    pub ty: Ty,
-}
-
-/// An inclusive version range.
-#[derive(Clone, Copy)]
-pub(super) struct Versions {
-    pub min: i16,
-    pub max: i16,
-}
-
-impl Versions {
-    pub fn contains(self, version: i16) -> bool {
-        (self.min..=self.max).contains(&version)
-    }
-}
-
-/// How a field is encoded.
-pub(super) enum Ty {
-    /// Fixed width: bool, int8 … int64, uuid.
-    Fixed(usize),
-    /// A (nullable) string: int16 length, or a compact length when flexible.
-    String,
-    /// (Nullable) bytes or records: int32 length, or a compact length when flexible.
-    Bytes,
-    /// One struct inline.
-    Struct(&'static Struct),
-    /// A (nullable) array of structs.
-    Array(&'static Struct),
-    /// A (nullable) array of fixed-width items.
-    FixedArray(usize),
-    /// A (nullable) array of strings.
-    StringArray,
-}
-
-const BOOL: Ty = Ty::Fixed(1);
-const INT8: Ty = Ty::Fixed(1);
-const INT16: Ty = Ty::Fixed(2);
-const INT32: Ty = Ty::Fixed(4);
-const INT64: Ty = Ty::Fixed(8);
-const UUID: Ty = Ty::Fixed(16);
-const INT32S: Ty = Ty::FixedArray(4);
-
-const fn all(ty: Ty) -> Field {
-    Field {
-        versions: Versions {
-            min: 0,
-            max: i16::MAX,
-        },
-        ty,
-    }
-}
-
-const fn since(min: i16, ty: Ty) -> Field {
-    Field {
-        versions: Versions { min, max: i16::MAX },
-        ty,
-    }
-}
-
-const fn until(max: i16, ty: Ty) -> Field {
-    Field {
-        versions: Versions { min: 0, max },
-        ty,
-    }
-}
-
-const fn between(min: i16, max: i16, ty: Ty) -> Field {
-    Field {
-        versions: Versions { min, max },
-        ty,
-    }
-}
-
-const fn fields(fields: &'static [Field]) -> Struct {
-    Struct {
-        fields,
-        tagged: &[],
-    }
-}
-
-/// The layout of `api`'s request, for every API [`super::SUPPORTED_APIS`] lists.
+/// The layout of `api`'s request, for every API the embedded broker serves
+/// (`embedded::wire::SUPPORTED_APIS`).
 pub(super) fn request_layout(api: ApiKey) -> Option<&'static Message> {
     Some(match api {
         ApiKey::Produce => &PRODUCE,

@@ -1,26 +1,51 @@
-//! Checks every length and count in a request against the bytes that follow it, before the
-//! codec sees the request.
+//! Checks every length and count in a frame against the bytes that follow it, before the
+//! codec sees the frame: requests for the embedded broker, responses for our client.
 //!
 //! kafka-protocol 0.18 reserves memory for an array's declared item count (and zero-fills a
 //! string's or byte field's declared length) before reading any item, so a forged count of
 //! 2^31 asks the allocator for hundreds of gigabytes, and a failed allocation aborts the
-//! process — no panic to catch. A real request never declares more items than it has bytes
-//! left (every item takes at least one byte), so walking the request along its
-//! [layout](super::layouts) and refusing such a count first bounds what the codec can reserve
+//! process — no panic to catch. A real message never declares more items than it has bytes
+//! left (every item takes at least one byte), so walking the message along its
+//! [layout](super::layout) and refusing such a count first bounds what the codec can reserve
 //! by the size of the frame.
 
 use kafka_protocol::messages::ApiKey;
 
-use super::layouts::{request_layout, Struct, TaggedField, Ty};
+use super::layout::{Message, Struct, TaggedField, Ty};
+use super::request_layouts::request_layout;
+use super::response_layouts::response_layout;
 
-/// Why a request was refused: what the guard found, and at which byte of the frame.
-#[derive(Debug, PartialEq, Eq)]
-pub(crate) struct LengthError {
-    /// Where the refused length starts.
+/// Why a frame was refused: what the guard found, and at which byte of the frame.
+///
+/// ```
+/// use kafka_listener::wire::check_response_lengths;
+/// use kafka_protocol::messages::ApiKey;
+///
+/// // A Heartbeat v0 response: correlation id, then an error code cut short.
+/// let error = check_response_lengths(&[0, 0, 0, 7, 0], ApiKey::Heartbeat, 0).unwrap_err();
+/// assert_eq!(error.at(), 4);
+/// assert_eq!(error.to_string(), "a fixed-width field of 2 bytes is longer than the 1 bytes left (at byte 4)");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LengthError {
+    /// Where the refused length prefix (or fixed-width field) starts.
     pub(crate) at: usize,
     /// The bytes or items it declared.
     pub(crate) declared: usize,
     pub(crate) problem: String,
+}
+
+impl LengthError {
+    /// The offset in the frame (header included, size prefix not) where the refused length
+    /// or field starts.
+    pub fn at(&self) -> usize {
+        self.at
+    }
+
+    /// The bytes or items the refused length declared.
+    pub fn declared(&self) -> usize {
+        self.declared
+    }
 }
 
 impl std::fmt::Display for LengthError {
@@ -29,10 +54,23 @@ impl std::fmt::Display for LengthError {
     }
 }
 
+impl std::error::Error for LengthError {}
+
 /// Walks the request in `frame` (header included, size prefix not): `Ok` with the number of
 /// bytes the request takes when every length and count fits in the bytes after it, so
-/// decoding allocates no more than the frame holds. An API without a layout is not walked.
-pub(crate) fn check_request_lengths(
+/// decoding allocates no more than the frame holds. An API without a layout is not walked
+/// (the embedded broker refuses APIs it does not serve before asking).
+///
+/// ```
+/// use kafka_listener::wire::check_request_lengths;
+/// use kafka_protocol::messages::ApiKey;
+///
+/// // Heartbeat v0, correlation id 7, null client id, then a group id declaring 32767 bytes.
+/// let frame = [0, 12, 0, 0, 0, 0, 0, 7, 0xff, 0xff, 0x7f, 0xff, b'g'];
+/// let error = check_request_lengths(&frame, ApiKey::Heartbeat, 0).unwrap_err();
+/// assert_eq!((error.at(), error.declared()), (10, 32767));
+/// ```
+pub fn check_request_lengths(
     frame: &[u8],
     api: ApiKey,
     version: i16,
@@ -40,21 +78,75 @@ pub(crate) fn check_request_lengths(
     let Some(message) = request_layout(api) else {
         return Ok(frame.len());
     };
-    let mut walk = Walk {
-        frame,
-        at: 0,
-        flexible: false,
-        version,
-    };
+    let mut walk = Walk::new(frame, version);
     walk.skip(8, "the header's API key, version and correlation id")?;
     // The header's client id is a classic nullable string even in flexible header v2.
     walk.string()?;
     if api.request_header_version(version) >= 2 {
         walk.tagged_fields(&[])?;
     }
-    walk.flexible = version >= message.flexible_from;
-    walk.structure(&message.body)?;
+    walk.body(message)?;
     Ok(walk.at)
+}
+
+/// Walks the response of `api` at `version` in `frame` (response header included, size
+/// prefix not), as [`check_request_lengths`] walks a request. Response header v0 is the
+/// correlation id, v1 adds tagged fields (ApiVersions answers in v0 whatever its version).
+/// An API without a response layout is refused: its response cannot be checked.
+///
+/// ```
+/// use kafka_listener::wire::check_response_lengths;
+/// use kafka_protocol::messages::ApiKey;
+///
+/// // SaslHandshake v1: correlation id 1, error code 0, one mechanism "PLAIN".
+/// let mut frame = vec![0, 0, 0, 1, 0, 0, 0, 0, 0, 1, 0, 5];
+/// frame.extend_from_slice(b"PLAIN");
+/// assert_eq!(check_response_lengths(&frame, ApiKey::SaslHandshake, 1), Ok(frame.len()));
+///
+/// // The same with a forged mechanism count of 2^31 - 1.
+/// frame[6..10].copy_from_slice(&i32::MAX.to_be_bytes());
+/// let error = check_response_lengths(&frame, ApiKey::SaslHandshake, 1).unwrap_err();
+/// assert_eq!((error.at(), error.declared()), (6, i32::MAX as usize));
+/// ```
+pub fn check_response_lengths(
+    frame: &[u8],
+    api: ApiKey,
+    version: i16,
+) -> Result<usize, LengthError> {
+    walk_response(frame, api, version).map(|walk| walk.at)
+}
+
+fn walk_response(frame: &[u8], api: ApiKey, version: i16) -> Result<Walk<'_>, LengthError> {
+    let Some(message) = response_layout(api) else {
+        return Err(LengthError {
+            at: 0,
+            declared: 0,
+            problem: format!("no layout for {api:?} responses to check their lengths against"),
+        });
+    };
+    let mut walk = Walk::new(frame, version);
+    walk.skip(4, "the header's correlation id")?;
+    if api.response_header_version(version) >= 1 {
+        walk.tagged_fields(&[])?;
+    }
+    walk.body(message)?;
+    Ok(walk)
+}
+
+/// Where every length prefix of a response `check_response_lengths` accepts lies, in the
+/// order the walk reads them: for tests that forge each one in turn.
+#[cfg(test)]
+pub(super) fn response_length_prefixes(
+    frame: &[u8],
+    api: ApiKey,
+    version: i16,
+) -> Result<Vec<std::ops::Range<usize>>, LengthError> {
+    walk_response(frame, api, version).map(|walk| walk.prefixes)
+}
+
+/// Whether [`check_response_lengths`] knows `api`'s responses.
+pub(crate) fn has_response_layout(api: ApiKey) -> bool {
+    response_layout(api).is_some()
 }
 
 /// A cursor over the frame, at one version.
@@ -63,30 +155,50 @@ struct Walk<'a> {
     at: usize,
     flexible: bool,
     version: i16,
+    /// The length prefixes read so far.
+    #[cfg(test)]
+    prefixes: Vec<std::ops::Range<usize>>,
 }
 
-impl Walk<'_> {
+impl<'a> Walk<'a> {
+    fn new(frame: &'a [u8], version: i16) -> Self {
+        Self {
+            frame,
+            at: 0,
+            flexible: false,
+            version,
+            #[cfg(test)]
+            prefixes: Vec::new(),
+        }
+    }
+
+    /// The message body, from the current position to its end.
+    fn body(&mut self, message: &Message) -> Result<(), LengthError> {
+        self.flexible = self.version >= message.flexible_from;
+        self.structure(&message.body)
+    }
+
     fn left(&self) -> usize {
         self.frame.len() - self.at
     }
 
-    fn error(&self, declared: usize, problem: String) -> LengthError {
-        LengthError {
-            at: self.at,
-            declared,
-            problem,
-        }
+    /// Skips `n` bytes of a field starting here.
+    fn skip(&mut self, n: usize, what: &str) -> Result<(), LengthError> {
+        self.skip_declared(self.at, n, what)
     }
 
-    fn skip(&mut self, n: usize, what: &str) -> Result<(), LengthError> {
+    /// Skips the `n` bytes a length prefix starting at `prefix` declared; a refusal names
+    /// the prefix's offset.
+    fn skip_declared(&mut self, prefix: usize, n: usize, what: &str) -> Result<(), LengthError> {
         if n > self.left() {
-            return Err(self.error(
-                n,
-                format!(
+            return Err(LengthError {
+                at: prefix,
+                declared: n,
+                problem: format!(
                     "{what} of {n} bytes is longer than the {} bytes left",
                     self.left()
                 ),
-            ));
+            });
         }
         self.at += n;
         Ok(())
@@ -114,26 +226,34 @@ impl Walk<'_> {
     /// A length prefix: `None` for null (or a negative length, which the codec refuses),
     /// otherwise how many bytes or items follow.
     fn length(&mut self, classic_width: usize) -> Result<Option<usize>, LengthError> {
-        if self.flexible {
-            return Ok(self.unsigned_varint()?.checked_sub(1).map(|n| n as usize));
-        }
-        let n = match classic_width {
-            2 => i64::from(i16::from_be_bytes(self.fixed()?)),
-            _ => i64::from(i32::from_be_bytes(self.fixed()?)),
+        #[cfg(test)]
+        let start = self.at;
+        let n = if self.flexible {
+            self.unsigned_varint()?.checked_sub(1).map(|n| n as usize)
+        } else {
+            let n = match classic_width {
+                2 => i64::from(i16::from_be_bytes(self.fixed()?)),
+                _ => i64::from(i32::from_be_bytes(self.fixed()?)),
+            };
+            usize::try_from(n).ok()
         };
-        Ok(usize::try_from(n).ok())
+        #[cfg(test)]
+        self.prefixes.push(start..self.at);
+        Ok(n)
     }
 
     fn string(&mut self) -> Result<(), LengthError> {
+        let prefix = self.at;
         match self.length(2)? {
-            Some(n) => self.skip(n, "a string"),
+            Some(n) => self.skip_declared(prefix, n, "a string"),
             None => Ok(()),
         }
     }
 
     fn bytes(&mut self) -> Result<(), LengthError> {
+        let prefix = self.at;
         match self.length(4)? {
-            Some(n) => self.skip(n, "a byte field"),
+            Some(n) => self.skip_declared(prefix, n, "a byte field"),
             None => Ok(()),
         }
     }
@@ -141,17 +261,19 @@ impl Walk<'_> {
     /// An array's item count, refused when more items are declared than there are bytes
     /// left, since each item takes at least `min_item_bytes`.
     fn count(&mut self, min_item_bytes: usize) -> Result<usize, LengthError> {
+        let prefix = self.at;
         let Some(n) = self.length(4)? else {
             return Ok(0);
         };
         if n.saturating_mul(min_item_bytes) > self.left() {
-            return Err(self.error(
-                n,
-                format!(
+            return Err(LengthError {
+                at: prefix,
+                declared: n,
+                problem: format!(
                     "an array of {n} items is longer than the {} bytes left",
                     self.left()
                 ),
-            ));
+            });
         }
         Ok(n)
     }
@@ -200,13 +322,14 @@ impl Walk<'_> {
         let count = self.unsigned_varint()?;
         for _ in 0..count {
             let tag = self.unsigned_varint()?;
+            let prefix = self.at;
             let size = self.unsigned_varint()? as usize;
             let known = known_tags
                 .iter()
                 .find(|field| field.tag == tag && field.versions.contains(self.version));
             match known {
                 Some(field) => self.value(&field.ty)?,
-                None => self.skip(size, "a tagged field")?,
+                None => self.skip_declared(prefix, size, "a tagged field")?,
             }
         }
         Ok(())
@@ -236,7 +359,7 @@ mod tests {
         frame.extend_from_slice(&i32::MAX.to_be_bytes());
         frame.extend_from_slice(&[0, 1, b'g']);
         let error = check_request_lengths(&frame, ApiKey::DeleteGroups, 1).unwrap_err();
-        assert_eq!(error.at, frame.len() - 3);
+        assert_eq!(error.at, frame.len() - 7);
         assert!(
             error.problem.contains("2147483647 items"),
             "{}",

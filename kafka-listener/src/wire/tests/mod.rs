@@ -1,0 +1,3 @@
+mod admin_response_seeds;
+mod response_seeds;
+mod response_walks;
