@@ -40,6 +40,8 @@ pub mod record;
 pub mod registry;
 pub mod reply;
 pub mod vocabulary;
+// The length guard in front of kafka-protocol's decoders: public for the fuzz targets, not an API.
+#[doc(hidden)]
 pub mod wire;
 
 #[cfg(feature = "embedded")]
