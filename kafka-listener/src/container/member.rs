@@ -165,8 +165,15 @@ where
                 })
                 .collect()
         };
-        let mut stops: tokio::task::JoinSet<_> =
-            handles.into_iter().map(WorkerHandle::stop).collect();
+        // The group gives a revoking member max.poll.interval.ms (the rebalance timeout) to
+        // rejoin, counted from the rebalance's start; a drain that outlasted it would leave a
+        // handler running here after the partition went to another member. Half of it leaves
+        // room for noticing the rebalance and for the commits.
+        let drain = Some(self.settings.max_poll_interval / 2);
+        let mut stops: tokio::task::JoinSet<_> = handles
+            .into_iter()
+            .map(|worker| worker.stop_draining_at_most(drain))
+            .collect();
         // Each worker drains and commits on its own, concurrently; wait for every one.
         while let Some(stopped) = stops.join_next().await {
             if let Ok(Some(stopped)) = stopped {

@@ -28,7 +28,9 @@ pub(super) enum Control {
     /// Hold (`true`) or release: a held worker fetches nothing and starts no record, whatever
     /// its pause state — for a member whose handler overran max.poll.interval.ms.
     Hold(bool),
-    Stop(oneshot::Sender<WorkerStopped>),
+    /// Stop, draining the units in flight for at most the given time (the settings' drain
+    /// timeout when `None`, and never longer than it).
+    Stop(oneshot::Sender<WorkerStopped>, Option<Duration>),
 }
 
 /// The member's handle on a running partition worker.
@@ -81,8 +83,15 @@ impl WorkerHandle {
     /// Stops dispatching, drains the in-flight handler (bounded), commits what is acknowledged
     /// and ends the worker. Returns `None` if the worker had already ended.
     pub async fn stop(self) -> Option<WorkerStopped> {
+        self.stop_draining_at_most(None).await
+    }
+
+    /// [`stop`](Self::stop), draining for at most `drain` (bounded by the drain timeout too):
+    /// a revocation must end before the group's rebalance timeout, or the partition goes to
+    /// another member while a handler here still runs.
+    pub async fn stop_draining_at_most(self, drain: Option<Duration>) -> Option<WorkerStopped> {
         let (reply, stopped) = oneshot::channel();
-        let _ = self.control.send(Control::Stop(reply));
+        let _ = self.control.send(Control::Stop(reply, drain));
         let result = stopped.await.ok();
         let _ = self.task.await;
         result

@@ -658,13 +658,16 @@ where
                 Ok(offset) => self.rewind_to(offset),
                 Err(error) => tracing::warn!(?target, %error, "seek failed"),
             },
-            Control::Stop(reply) => self.stop_requested(reply),
+            Control::Stop(reply, drain) => self.stop_requested(reply, drain),
         }
     }
 
-    fn stop_requested(&mut self, reply: oneshot::Sender<WorkerStopped>) {
+    fn stop_requested(&mut self, reply: oneshot::Sender<WorkerStopped>, drain: Option<Duration>) {
         self.stop = Some(reply);
-        self.drain_deadline = Some(Instant::now() + self.settings.drain_timeout);
+        let drain = drain.map_or(self.settings.drain_timeout, |d| {
+            d.min(self.settings.drain_timeout)
+        });
+        self.drain_deadline = Some(Instant::now() + drain);
         let _ = self.stopping.send(true);
         // What has not started stays unacknowledged, so nothing after it is committed.
         self.lanes.drop_waiting();
@@ -675,7 +678,7 @@ where
         // The handle was dropped without stop(): nobody awaits the report, but the worker still
         // ends cleanly (commit what is acknowledged) instead of running on unowned.
         let (reply, _) = oneshot::channel();
-        self.stop_requested(reply);
+        self.stop_requested(reply, None);
     }
 
     /// Moves the position to `offset` (seek, reset): what was fetched or admitted and has not

@@ -409,3 +409,38 @@ async fn worker_hold_hands_out_nothing_until_released() {
     .await;
     worker.stop().await;
 }
+
+#[tokio::test(start_paused = true)]
+async fn worker_regression_a_revocation_drains_for_at_most_the_time_it_is_given() {
+    // The fault suite's slow-handler: a revocation drained a stuck handler for the whole drain
+    // timeout, longer than the group's rebalance timeout, so the partition went to another
+    // member while the handler still ran here.
+    let log = MemoryLog::with_values(&["a"]);
+    let started = Seen::default();
+    let seen = started.clone();
+    let worker = spawn_partition_worker(
+        identity(),
+        0,
+        WorkerSettings {
+            drain_timeout: Duration::from_secs(30),
+            ..settings(CommitPolicy::Record)
+        },
+        log,
+        Arc::new(RecordingCommitter::default()),
+        ErrorHandler::default(),
+        move |record: ConsumerRecord, _acks| {
+            seen.lock().unwrap().push(record.offset);
+            std::future::pending::<Result<(), TestFailure>>()
+        },
+    );
+    wait_for("the handler running", || started.lock().unwrap().len() == 1).await;
+    let asked = tokio::time::Instant::now();
+    let stopped = worker
+        .stop_draining_at_most(Some(Duration::from_secs(5)))
+        .await
+        .expect("a report");
+    assert!(stopped.drain_timed_out);
+    assert_eq!(stopped.committed, 0, "the stuck record stays uncommitted");
+    let took = asked.elapsed();
+    assert!(took <= Duration::from_secs(6), "drained for {took:?}");
+}
